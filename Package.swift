@@ -1,0 +1,26 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+  name: "nvme-vfu",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "VFIOUser", targets: ["VFIOUser"]),
+    .library(name: "PCI", targets: ["PCI"]),
+    .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
+  ],
+  targets: [
+    // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
+    .target(name: "CShims"),
+    .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
+    .target(name: "PCI", swiftSettings: strict),
+    .target(
+      name: "VFIOUserClient", dependencies: ["VFIOUser", "CShims"], swiftSettings: strict),
+    .testTarget(
+      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
+      swiftSettings: strict),
+    .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
+  ]
+)

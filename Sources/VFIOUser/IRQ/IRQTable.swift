@@ -1,0 +1,148 @@
+/// The client's interrupt wiring: per IRQ type and vector, the eventfds it gave us and
+/// the mask state, with VFIO_USER_DEVICE_SET_IRQS semantics. Owned by one thread.
+public final class IRQTable {
+  public struct Vector: Equatable, Sendable {
+    public var trigger: Int32 = -1
+    public var maskFD: Int32 = -1
+    public var unmaskFD: Int32 = -1
+    public var masked = false
+    /// Fired while masked; delivered on unmask.
+    public var pending = false
+  }
+
+  public let infos: [IRQInfo]
+  private var vectors: [[Vector]]
+  /// Signals the client's eventfds; replaceable so tests can count.
+  public var signal: (Int32) -> Void = { EventFD.signal($0) }
+
+  public init(infos: [IRQInfo]) {
+    self.infos = infos
+    self.vectors = infos.map { [Vector](repeating: Vector(), count: Int($0.count)) }
+  }
+
+  deinit { releaseAll() }
+
+  public func vector(index: UInt32, vector: Int) -> Vector? {
+    guard let type = vectors.indices.first(where: { $0 == Int(index) }), vector >= 0,
+      vector < vectors[type].count
+    else { return nil }
+    return vectors[type][vector]
+  }
+
+  /// The trigger eventfd of a vector, or nil when none is wired.
+  @inline(__always)
+  public func triggerFD(index: Int, vector: Int) -> Int32? {
+    guard index >= 0, index < vectors.count, vector >= 0, vector < vectors[index].count else {
+      return nil
+    }
+    let fd = vectors[index][vector].trigger
+    return fd >= 0 ? fd : nil
+  }
+
+  /// The device raises an interrupt. Masked vectors remember it as pending. Returns true
+  /// when an eventfd was signalled.
+  @discardableResult
+  public func fire(index: Int, vector: Int) -> Bool {
+    guard index >= 0, index < vectors.count, vector >= 0, vector < vectors[index].count else {
+      return false
+    }
+    if vectors[index][vector].masked {
+      vectors[index][vector].pending = true
+      return false
+    }
+    let fd = vectors[index][vector].trigger
+    guard fd >= 0 else { return false }
+    signal(fd)
+    if infos[index].flags & IRQInfo.flagAutomasked != 0 {
+      vectors[index][vector].masked = true
+    }
+    return true
+  }
+
+  /// Applies one SET_IRQS. `fds` are the descriptors that came with it: on success the
+  /// table keeps those it stores and this closes none; on failure nothing is changed and
+  /// the caller still owns (and closes) all of them.
+  public func apply(_ set: IRQSet, fds: [Int32]) throws(SystemError) {
+    guard set.argsz >= UInt32(IRQSet.size), let (kind, action) = set.decodedFlags,
+      set.index < UInt32(vectors.count)
+    else { throw .invalidArgument }
+    let type = Int(set.index)
+    let info = infos[type]
+    let count = Int(set.count)
+
+    if count == 0 {
+      // The spec's one special case: count and start 0 with DATA_NONE disables all.
+      guard kind == .none, action == .trigger, set.start == 0, fds.isEmpty else {
+        throw .invalidArgument
+      }
+      release(type: type)
+      return
+    }
+    let (end, overflow) = set.start.addingReportingOverflow(set.count)
+    guard !overflow, Int(end) <= vectors[type].count else { throw .invalidArgument }
+    let range = Int(set.start)..<Int(end)
+    if action != .trigger, info.flags & IRQInfo.flagMaskable == 0 { throw .invalidArgument }
+
+    switch kind {
+    case .none:
+      guard fds.isEmpty else { throw .invalidArgument }
+      for v in range { perform(action, type: type, vector: v) }
+    case .bool:
+      guard fds.isEmpty, set.data.count >= count else { throw .invalidArgument }
+      for (i, v) in range.enumerated() where set.data[i] != 0 {
+        perform(action, type: type, vector: v)
+      }
+    case .eventFD:
+      guard fds.isEmpty || fds.count == count else { throw .invalidArgument }
+      for (i, v) in range.enumerated() {
+        assign(fds.isEmpty ? -1 : fds[i], action: action, type: type, vector: v)
+      }
+    }
+  }
+
+  /// Closes every descriptor and clears all state (client gone, or device reset of wiring).
+  public func releaseAll() {
+    for type in vectors.indices { release(type: type) }
+  }
+
+  private func release(type: Int) {
+    for v in vectors[type].indices {
+      let old = vectors[type][v]
+      FileDescriptor.close(old.trigger)
+      FileDescriptor.close(old.maskFD)
+      FileDescriptor.close(old.unmaskFD)
+      vectors[type][v] = Vector()
+    }
+  }
+
+  private func perform(_ action: IRQSet.Action, type: Int, vector v: Int) {
+    switch action {
+    case .trigger:
+      fire(index: type, vector: v)
+    case .mask:
+      vectors[type][v].masked = true
+      if vectors[type][v].maskFD >= 0 { signal(vectors[type][v].maskFD) }
+    case .unmask:
+      vectors[type][v].masked = false
+      if vectors[type][v].unmaskFD >= 0 { signal(vectors[type][v].unmaskFD) }
+      if vectors[type][v].pending {
+        vectors[type][v].pending = false
+        fire(index: type, vector: v)
+      }
+    }
+  }
+
+  private func assign(_ fd: Int32, action: IRQSet.Action, type: Int, vector v: Int) {
+    switch action {
+    case .trigger:
+      FileDescriptor.close(vectors[type][v].trigger)
+      vectors[type][v].trigger = fd
+    case .mask:
+      FileDescriptor.close(vectors[type][v].maskFD)
+      vectors[type][v].maskFD = fd
+    case .unmask:
+      FileDescriptor.close(vectors[type][v].unmaskFD)
+      vectors[type][v].unmaskFD = fd
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/// What the server offers and enforces.
+public struct ServerOptions: Sendable {
+  /// Sent in the VERSION reply (after min'ing with the client's) and enforced on input.
+  /// Defaults pass QEMU's checks: <= 16 fds, <= 64 MiB transfers, <= 65535 maps.
+  public var capabilities: Capabilities
+  /// DMA_READ/DMA_WRITE layout for fd-less memory; QEMU's by default (see DMAMessageLayout).
+  public var dmaLayout: DMAMessageLayout = .qemu
+  /// How long to wait for the client's reply to a DMA_READ/DMA_WRITE.
+  public var replyTimeoutMilliseconds: Int32 = 5000
+  /// How deep DMA-by-message waits may nest while serving the client's own requests.
+  public var maxNestedDMA = 4
+
+  public init() {
+    var caps = Capabilities()
+    caps.maxMessageFDs = 16
+    caps.maxDataTransferSize = 1 << 20
+    caps.pageSizes = 4096
+    caps.maxDMAMaps = 65535
+    caps.writeMultiple = true
+    capabilities = caps
+  }
+
+  /// The largest message the client may send: a full-size REGION_WRITE.
+  public var maxIncomingMessageSize: Int {
+    MessageHeader.size + RegionAccess.size + Int(capabilities.maxDataTransferSize)
+  }
+}
+
+public enum LogLevel: Int, Sendable, Comparable {
+  case debug, info, warning, error
+
+  public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+}

@@ -1,0 +1,234 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Serves one device to one client at a time over a UNIX stream socket.
+///
+/// Single-threaded: a reactor (or `run`) drives it. On client disconnect every DMA window
+/// and IRQ descriptor of that client is released and the device state is kept; the next
+/// client can then connect.
+public final class VFIOUserServer {
+  public let device: any VFIOUserDevice
+  public let dma: DMASpace
+  public let irqs: IRQTable
+  public let options: ServerOptions
+  public var log: (LogLevel, String) -> Void = { _, _ in }
+
+  public private(set) var listener: Int32 = -1
+  private var socketPath: String?
+  public private(set) var connection: Connection?
+  /// Set once VERSION succeeded on the current connection.
+  public internal(set) var negotiated: Negotiated?
+  /// Something went wrong inside a nested wait; drop the client when back at the top.
+  var mustDisconnect = false
+  var dmaDepth = 0
+
+  public init(device: any VFIOUserDevice, options: ServerOptions = ServerOptions()) {
+    self.device = device
+    self.options = options
+    self.dma = DMASpace(
+      maxMappings: Int(options.capabilities.maxDMAMaps), pageSize: 4096)
+    self.irqs = IRQTable(infos: device.irqInfos)
+    dma.remote = self
+    device.attach(dma: dma, irqs: irqs)
+  }
+
+  deinit {
+    dropClient(reason: nil)
+    closeListener()
+  }
+
+  // MARK: listening and accepting
+
+  /// Listens at `path`. A stale socket file is replaced; a live server there is EADDRINUSE.
+  public func listen(path: String) throws(SystemError) {
+    var st = stat()
+    if lstat(path, &st) == 0 {
+      guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError(EEXIST) }
+      if UnixSocket.isServed(path: path) { throw SystemError(EADDRINUSE) }
+      unlink(path)
+    }
+    let fd = try UnixSocket.listen(path: path)
+    try adoptListener(fd)
+    socketPath = path
+  }
+
+  /// Serves an inherited descriptor (`--fd`): a listening socket, or one already connected.
+  public func adopt(fd: Int32) throws(SystemError) {
+    var listening: Int32 = 0
+    var length = socklen_t(MemoryLayout<Int32>.size)
+    _ = try syscallRetrying { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
+    if listening != 0 { try adoptListener(fd) } else { try attach(socket: fd) }
+  }
+
+  private func adoptListener(_ fd: Int32) throws(SystemError) {
+    try FileDescriptor.setNonBlocking(fd)
+    listener = fd
+  }
+
+  /// Starts serving an already-connected socket (replacing nothing: one client at a time).
+  public func attach(socket fd: Int32) throws(SystemError) {
+    guard connection == nil else {
+      FileDescriptor.close(fd)
+      throw .busy
+    }
+    connection = try Connection(socket: fd, maxMessageSize: options.maxIncomingMessageSize)
+    negotiated = nil
+    mustDisconnect = false
+    log(.info, "client connected")
+    device.clientConnected()
+  }
+
+  /// Accepts one waiting client when none is being served. True if one was accepted.
+  @discardableResult
+  public func acceptPending() -> Bool {
+    guard connection == nil, listener >= 0 else { return false }
+    do {
+      guard let fd = try UnixSocket.accept(listener) else { return false }
+      try attach(socket: fd)
+      return true
+    } catch {
+      log(.warning, "accept failed: \(error)")
+      return false
+    }
+  }
+
+  public func closeListener() {
+    FileDescriptor.close(listener)
+    listener = -1
+    if let socketPath { unlink(socketPath) }
+    socketPath = nil
+  }
+
+  // MARK: serving
+
+  /// Handles every message that is already available. Returns false once the client is
+  /// gone (it has then been dropped).
+  @discardableResult
+  public func serviceConnection() -> Bool {
+    while let connection, !mustDisconnect {
+      switch connection.reader.next(from: connection.socket) {
+      case .wouldBlock:
+        return true
+      case .message(var message):
+        handle(&message)
+      case .closed:
+        dropClient(reason: "client closed the connection")
+        return false
+      case .unframeable(let header):
+        // Too large to read: say why, then drop it (the stream cannot be resynchronised).
+        if Int(header.size) >= MessageHeader.size {
+          try? connection.sendError(to: header, .tooBig)
+        }
+        dropClient(reason: "unframeable message (size \(header.size))")
+        return false
+      case .failed(let error):
+        dropClient(reason: "receive failed: \(error)")
+        return false
+      }
+    }
+    if mustDisconnect {
+      dropClient(reason: "protocol error")
+      return false
+    }
+    return connection != nil
+  }
+
+  /// Blocks serving clients until `stop` is signalled.
+  public func run(until stop: StopSignal) throws(SystemError) {
+    while true {
+      var fds = [pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
+      if let connection {
+        fds.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
+      } else if listener >= 0 {
+        fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+      }
+      _ = try syscallRetrying { poll(&fds, nfds_t(fds.count), -1) }
+      if fds[0].revents != 0 { return }
+      guard fds.count > 1, fds[1].revents != 0 else { continue }
+      if connection != nil { serviceConnection() } else { acceptPending() }
+    }
+  }
+
+  /// Forgets the client: DMA windows (after the device lets go of each), IRQ descriptors
+  /// and the socket. Device state stays.
+  public func dropClient(reason: String?) {
+    guard connection != nil else { return }
+    if let reason { log(.info, "client disconnected: \(reason)") }
+    for region in dma.regions { device.dmaWillUnmap(region) }
+    dma.removeAll()
+    irqs.releaseAll()
+    connection = nil
+    negotiated = nil
+    mustDisconnect = false
+    device.clientDisconnected()
+  }
+
+  // MARK: dispatch
+
+  /// Handles one client message: replies (unless no_reply), and closes every descriptor
+  /// that the handler did not keep.
+  func handle(_ message: inout Message) {
+    let header = message.header
+    let outcome: Outcome
+    switch header.kind {
+    case nil:
+      outcome = .failure(.invalidArgument)
+    case .reply:
+      // A reply nobody waits for: the peer's state is not ours; do not guess.
+      log(.warning, "unexpected reply (id \(header.id)) from client")
+      message.closeFDs()
+      mustDisconnect = true
+      return
+    case .command:
+      do {
+        outcome = try dispatch(&message)
+      } catch {
+        outcome = .failure(error)
+      }
+    }
+    // Descriptors the handler did not keep are closed before the client hears back.
+    message.closeFDs()
+    reply(to: header, outcome)
+  }
+
+  enum Outcome {
+    case success(payload: [UInt8], fds: [Int32])
+    case failure(SystemError)
+    /// Reply with an error, then drop the client (failed version negotiation).
+    case fatal(SystemError)
+
+    static let empty = Outcome.success(payload: [], fds: [])
+    static func payload(_ bytes: [UInt8]) -> Outcome { .success(payload: bytes, fds: []) }
+  }
+
+  private func reply(to header: MessageHeader, _ outcome: Outcome) {
+    guard let connection else { return }
+    do {
+      switch outcome {
+      case .success(let payload, let fds):
+        if !header.noReply { try connection.sendReply(to: header, payload: payload, fds: fds) }
+      case .failure(let error):
+        log(.debug, "command \(header.rawCommand) failed: \(error)")
+        if !header.noReply { try connection.sendError(to: header, error) }
+      case .fatal(let error):
+        log(.warning, "command \(header.rawCommand) failed, dropping client: \(error)")
+        try connection.sendError(to: header, error)
+        mustDisconnect = true
+      }
+    } catch {
+      log(.warning, "reply failed: \(error)")
+      mustDisconnect = true
+    }
+  }
+}
+
+/// An eventfd another thread signals to make `run` return.
+public struct StopSignal: Sendable {
+  public let fd: Int32
+
+  public init() throws(SystemError) { fd = try EventFD.create() }
+
+  public func signal() { EventFD.signal(fd) }
+  public func close() { FileDescriptor.close(fd) }
+}
