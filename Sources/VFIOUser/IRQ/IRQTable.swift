@@ -22,11 +22,11 @@ public final class IRQTable {
 
   deinit { releaseAll() }
 
-  public func vector(index: UInt32, vector: Int) -> Vector? {
-    guard let type = vectors.indices.first(where: { $0 == Int(index) }), vector >= 0,
-      vector < vectors[type].count
-    else { return nil }
-    return vectors[type][vector]
+  public func vector(index: Int, vector: Int) -> Vector? {
+    guard index >= 0, index < vectors.count, vector >= 0, vector < vectors[index].count else {
+      return nil
+    }
+    return vectors[index][vector]
   }
 
   /// The trigger eventfd of a vector, or nil when none is wired.

@@ -115,7 +115,10 @@ extension VFIOUserServer {
     let needed = RegionInfo.size + (capability?.encodedSize ?? 0)
     info.argsz = UInt32(needed)
     guard Int(request.argsz) >= needed else {
-      // Too small for the capabilities: say how much is needed, send no descriptor.
+      // Too small for the capabilities: say how much is needed, send no descriptor. The
+      // CAPS flag stays off here: QEMU refuses CAPS with a cap_offset outside the reply
+      // (the kernel's cap_offset 0 convention) instead of retrying with the larger argsz.
+      info.flags &= ~RegionInfo.flagCaps
       return .payload(info.encoded)
     }
     var writer = WireWriter(capacity: needed)

@@ -102,11 +102,14 @@ public final class VFIOUserServer {
 
   // MARK: serving
 
-  /// Handles every message that is already available. Returns false once the client is
-  /// gone (it has then been dropped).
+  /// Handles the messages that are already available, at most `budget` of them so a
+  /// chatty client cannot starve the rest of a reactor turn. Returns false once the client
+  /// is gone (it has then been dropped).
   @discardableResult
-  public func serviceConnection() -> Bool {
-    while let connection, !mustDisconnect {
+  public func serviceConnection(budget: Int = 64) -> Bool {
+    var handled = 0
+    while let connection, !mustDisconnect, handled < budget {
+      handled += 1
       switch connection.reader.next(from: connection.socket) {
       case .wouldBlock:
         return true
