@@ -10,17 +10,20 @@ let package = Package(
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
+    .library(name: "NVMe", targets: ["NVMe"]),
   ],
   targets: [
     // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
     .target(name: "CShims"),
     .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
+    .target(name: "NVMe", swiftSettings: strict),
     .target(
       name: "VFIOUserClient", dependencies: ["VFIOUser", "CShims"], swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
+    .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
   ]
 )
