@@ -35,8 +35,8 @@ SUITE=sid
 ROOT_PKGS=(qemu-system-x86 linux-image-amd64 kmod)
 
 # Packages whose executables (everything they ship in */bin, */sbin) go into the guest,
-# each with its ldd closure. The first group is what the brief's tests call; the second
-# is already in a minbase root and gives tests the real GNU tools instead of busybox's.
+# each with its ldd closure. The first group is what the tests call; the second is
+# already in a minbase root and gives tests the real GNU tools instead of busybox's.
 GUEST_PKGS=(busybox-static fio nvme-cli util-linux mount e2fsprogs xfsprogs pciutils kmod
             bsdextrautils ncurses-bin bash
             coreutils grep sed findutils diffutils mawk)
@@ -183,7 +183,8 @@ newest_kver() {
 ALL_ROOT_PKGS=$(printf '%s\n' "${ROOT_PKGS[@]}" "${GUEST_PKGS[@]}" "${GUEST_DATA_PKGS[@]}" | sort -u)
 MIRROR=$(detect_mirror)
 PROXY=$(detect_proxy)
-ROOT_FP="suite=$SUITE packages=$(echo $ALL_ROOT_PKGS)"   # the mirror is deliberately not part of it
+# (The mirror is not part of it: the same packages from another mirror are the same root.)
+ROOT_FP="suite=$SUITE packages=$(echo $ALL_ROOT_PKGS)"
 
 root_outputs_ok() { [ -x "$ROOT/usr/bin/qemu-system-x86_64" ] && ls "$ROOT"/boot/vmlinuz-* >/dev/null 2>&1; }
 
@@ -208,8 +209,6 @@ step_root() {
         in_root apt-get update -qq
         # shellcheck disable=SC2086
         in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $ALL_ROOT_PKGS
-        in_root apt-get clean
-        rm -rf "$ROOT"/var/lib/apt/lists/*     # ~140 MB of sid indexes; nothing reads them
     else
         ensure_host_tools
         log "step 1/3: debootstrap $SUITE from $MIRROR (takes several minutes)"
@@ -226,11 +225,14 @@ step_root() {
         safe_rm "$ROOT"
         mv "$ROOT.partial" "$ROOT"
         configure_root_apt
-        # The kernel package's hook built an initramfs for this root's own use; nothing
-        # boots this root, so drop it (about 60-80 MB).
+        # If the kernel package's hook built an initramfs for this root (initramfs-tools
+        # does, dracut in a chroot did not), drop it: nothing boots this root.
         rm -f "$ROOT"/boot/initrd.img-*
-        in_root apt-get clean
     fi
+    # Downloaded .debs and the package indexes (60-140 MB) are not needed to run anything;
+    # a later package-list change runs `apt-get update` first anyway.
+    in_root apt-get clean
+    rm -rf "$ROOT"/var/lib/apt/lists/*
     root_outputs_ok || die "the sid root lacks qemu-system-x86_64 or a kernel"
     stamp_write root "$ROOT_FP"
     log "step 1/3: sid root done in $(( $(date +%s) - t )) s ($(du -sh "$ROOT" | cut -f1))"
@@ -275,6 +277,9 @@ if [ -f /test/run.sh ]; then
     (cd /test && exec bash /test/run.sh </dev/null)
     rc=$?
     echo "NVMEVFU-TEST-END rc=$rc"
+elif [ -n "${NVMEVFU_EXPECT_TEST:-}" ]; then
+    # run-guest.sh appended a test archive, but the kernel did not unpack it.
+    echo "init: a test was expected but there is no /test/run.sh (see the kernel's initramfs messages)"
 else
     echo "init: no /test/run.sh; shell on the console (exit it to power off)"
     setsid cttyhack bash -l || bash -l

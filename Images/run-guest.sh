@@ -19,9 +19,12 @@
 #   --mem SIZE       guest RAM (default 1G); always a shared memfd, so that a vfio-user
 #                    server can map it
 #   --smp N          vCPUs (default 2)
-#   --kvm            use KVM instead of TCG (the KVM on our CI machines is a paravirtual
-#                    one that cannot run stock kernels; leave this off there)
+#   --kvm            use KVM instead of TCG (default: TCG, multi-threaded). A paravirtual
+#                    KVM (PVM, found on some cloud VMs) cannot run stock kernels.
 #   --log FILE       also write the serial console output to FILE
+#
+# Without --test/--test-dir the guest starts bash on the serial console for interactive
+# use and powers off when it exits.
 #
 # Exit status: with a test, the test's status taken from the NVMEVFU-TEST-END line, 124 on
 # timeout, 125 if the guest stopped without that line; without a test, QEMU's status.
@@ -83,6 +86,8 @@ if [ -n "$TEST_SCRIPT$TEST_DIR" ]; then
     [ -z "$TEST_SCRIPT" ] || install -m 755 "$TEST_SCRIPT" "$RUN/test-stage/test/run.sh"
     (cd "$RUN/test-stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) \
         >> "$RUN/initrd.img"
+    # Tells /init to power off rather than start a shell if the test did not arrive.
+    APPEND="$APPEND NVMEVFU_EXPECT_TEST=1"
 fi
 
 # Shared directories: same absolute path inside the root as outside.
