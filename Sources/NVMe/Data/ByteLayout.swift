@@ -70,12 +70,7 @@ extension DataPage {
   public static func read<T: FixedWidthInteger>(
     _: T.Type, from bytes: [UInt8], at offset: Int
   ) -> T? {
-    let width = T.bitWidth / 8
-    guard offset >= 0, offset <= bytes.count - width else { return nil }
-    var value: T = 0
-    for i in (0..<width).reversed() {
-      value = (value << 8) | T(truncatingIfNeeded: bytes[offset + i])
-    }
-    return value
+    guard offset >= 0, offset <= bytes.count - MemoryLayout<T>.size else { return nil }
+    return bytes.withUnsafeBytes { WireBytes.load(T.self, $0, offset) }
   }
 }

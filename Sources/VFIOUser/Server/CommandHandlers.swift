@@ -17,7 +17,6 @@ extension VFIOUserServer {
     }
     let payload = message.payload
     switch command {
-    case .version: return negotiate(message)
     case .dmaMap: return try dmaMap(payload, fd: message.fds.first)
     case .dmaUnmap: return try dmaUnmap(payload)
     case .deviceGetInfo: return try deviceInfo(payload)
@@ -35,6 +34,8 @@ extension VFIOUserServer {
       guard payload.isEmpty else { throw .invalidArgument }
       try device.reset()
       return .empty
+    case .version:
+      return negotiate(message)  // unreachable: handled before the negotiation check
     case .dmaRead, .dmaWrite:
       throw .invalidArgument  // server-to-client only
     }
@@ -72,8 +73,7 @@ extension VFIOUserServer {
     guard request.flags & ~DMAUnmapRequest.all == 0 else { throw .invalidArgument }
     if request.flags & DMAUnmapRequest.all != 0 {
       guard request.address == 0, request.size == 0 else { throw .invalidArgument }
-      for region in dma.regions { device.dmaWillUnmap(region) }
-      dma.removeAll()
+      unmapAllDMA()
     } else {
       guard let region = dma.find(address: request.address, size: request.size) else {
         throw .notFound

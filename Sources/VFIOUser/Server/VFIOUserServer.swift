@@ -158,13 +158,18 @@ public final class VFIOUserServer {
   public func dropClient(reason: String?) {
     guard connection != nil else { return }
     if let reason { log(.info, "client disconnected: \(reason)") }
-    for region in dma.regions { device.dmaWillUnmap(region) }
-    dma.removeAll()
+    unmapAllDMA()
     irqs.releaseAll()
     connection = nil
     negotiated = nil
     mustDisconnect = false
     device.clientDisconnected()
+  }
+
+  /// Drops every DMA window, each only after the device has let go of it.
+  func unmapAllDMA() {
+    for region in dma.regions { device.dmaWillUnmap(region) }
+    dma.removeAll()
   }
 
   // MARK: dispatch
