@@ -11,19 +11,24 @@ let package = Package(
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
     .library(name: "NVMe", targets: ["NVMe"]),
+    .library(name: "BlockIO", targets: ["BlockIO"]),
   ],
   targets: [
     // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
     .target(name: "CShims"),
     .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
-    .target(name: "NVMe", swiftSettings: strict),
+    .target(name: "NVMe", dependencies: ["BlockIO"], swiftSettings: strict),
+    // libaio from Debian's libaio-dev (the design card's one system package).
+    .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
+    .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
     .target(
       name: "VFIOUserClient", dependencies: ["VFIOUser", "CShims"], swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
-    .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
+    .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
+    .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
   ]
 )

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A store in process memory (`mem:SIZE`): requests complete at the next
+/// `reap`. Used by tests and by benchmarks that measure the protocol alone.
+public final class MemoryBackend: BlockBackend {
+  public let size: UInt64
+  public let isReadOnly: Bool
+  public var completionFD: Int32? { nil }
+  public var inFlight: Int { pending.count }
+  public private(set) var statistics = BlockStatistics()
+  private let storage: UnsafeMutableRawBufferPointer
+  private var pending: [BlockCompletion] = []
+  /// Swapped with `pending` on each reap so neither array reallocates.
+  private var delivering: [BlockCompletion] = []
+  private var closed = false
+
+  /// `size` bytes of zeroes. Fails (nil) when the memory cannot be had.
+  public init?(size: UInt64, readOnly: Bool = false) {
+    guard size > 0, size <= UInt64(Int.max),
+      let base = calloc(1, Int(size))
+    else { return nil }
+    self.size = size
+    self.isReadOnly = readOnly
+    storage = UnsafeMutableRawBufferPointer(start: base, count: Int(size))
+    pending.reserveCapacity(1024)
+    delivering.reserveCapacity(1024)
+  }
+
+  deinit { free(storage.baseAddress) }
+
+  /// The stored bytes, for tests.
+  public var bytes: UnsafeMutableRawBufferPointer { storage }
+
+  public func enqueue(_ request: BlockRequest) {
+    statistics.submitted &+= 1
+    let errno = perform(request)
+    if errno != 0 { statistics.failed &+= 1 }
+    pending.append(BlockCompletion(tag: request.tag, errno: errno))
+  }
+
+  private func perform(_ request: BlockRequest) -> Int32 {
+    switch request.operation {
+    case .flush: return 0
+    case .read, .write:
+      let isWrite = request.operation == .write
+      if isWrite && isReadOnly { return EROFS }
+      var offset = request.offset
+      for vector in request.iovecs {
+        guard let range = checkedRange(offset, UInt64(vector.iov_len)) else { return EIO }
+        if vector.iov_len > 0, let base = vector.iov_base {
+          if isWrite {
+            (storage.baseAddress! + range.lowerBound).copyMemory(from: base, byteCount: range.count)
+          } else {
+            base.copyMemory(from: storage.baseAddress! + range.lowerBound, byteCount: range.count)
+          }
+        }
+        offset &+= UInt64(vector.iov_len)
+      }
+      let moved = offset &- request.offset
+      if isWrite { statistics.bytesWritten &+= moved } else { statistics.bytesRead &+= moved }
+      return 0
+    case .discard, .writeZeroes:
+      if isReadOnly { return EROFS }
+      guard let range = checkedRange(request.offset, request.length) else { return EIO }
+      if range.count > 0 {
+        (storage.baseAddress! + range.lowerBound).initializeMemory(
+          as: UInt8.self, repeating: 0, count: range.count)
+      }
+      return 0
+    }
+  }
+
+  /// `[offset, offset + length)` as Int indices when it lies inside the store.
+  private func checkedRange(_ offset: UInt64, _ length: UInt64) -> Range<Int>? {
+    let (end, overflow) = offset.addingReportingOverflow(length)
+    guard !overflow, end <= size else { return nil }
+    return Int(offset)..<Int(end)
+  }
+
+  public func submit() { statistics.submitCalls &+= 1 }
+
+  @discardableResult
+  public func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
+    let count = pending.count
+    guard count > 0 else { return 0 }
+    swap(&pending, &delivering)
+    for completion in delivering {
+      statistics.completed &+= 1
+      deliver(completion)
+    }
+    delivering.removeAll(keepingCapacity: true)
+    return count
+  }
+
+  public func drain(_ deliver: (BlockCompletion) -> Void) { reap(deliver) }
+
+  public func close() {
+    guard !closed else { return }
+    closed = true
+    pending.removeAll()
+  }
+}
