@@ -75,3 +75,9 @@ int cshim_eventfd(unsigned int initval, int nonblocking) {
 }
 
 int cshim_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }
+
+#include <fcntl.h>
+
+int cshim_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+  return fallocate(fd, mode, (off_t)offset, (off_t)length);
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Opens the backend a `BackendSpec` names, with the checks every kind shares.
+public enum BackendFactory {
+  /// - Parameters:
+  ///   - size: for a file, the size to create it with (sparse) when it does
+  ///     not exist; an existing file keeps its own size (a differing request
+  ///     becomes a warning on the `FileBackend`). For `mem:`/`null:` the spec
+  ///     carries the size, and a different `size` here is an error.
+  ///   - blockSize: the namespace's block size (a power of two from 512 to
+  ///     64 KiB); the capacity must be a multiple of it.
+  public static func open(
+    spec: BackendSpec, size: UInt64? = nil, readOnly: Bool = false, blockSize: Int = 512,
+    queueDepth: Int = FileBackend.defaultQueueDepth
+  ) throws(BlockIOError) -> any BlockBackend {
+    try checkBlockSize(blockSize)
+    switch spec {
+    case .memory(let specSize), .null(let specSize):
+      if let size, size != specSize {
+        throw .invalid(
+          "\(spec)", "requested size \(size) differs from the size in the spec")
+      }
+      try checkMultiple(specSize, of: blockSize, subject: "\(spec)")
+      if case .null = spec { return NullBackend(size: specSize, readOnly: readOnly) }
+      guard let backend = MemoryBackend(size: specSize, readOnly: readOnly) else {
+        throw BlockIOError(
+          subject: "\(spec)", errno: ENOMEM, reason: "cannot allocate \(specSize) bytes")
+      }
+      return backend
+    case .file(let path):
+      return try FileBackend(
+        path: path, createSize: size, readOnly: readOnly, blockSize: blockSize,
+        queueDepth: queueDepth)
+    }
+  }
+
+  static func checkBlockSize(_ blockSize: Int) throws(BlockIOError) {
+    guard blockSize >= 512, blockSize <= 65536, blockSize & (blockSize &- 1) == 0 else {
+      throw .invalid("block size \(blockSize)", "not a power of two from 512 to 65536")
+    }
+  }
+
+  /// "disk.img: size 1000 is not a multiple of the 512-byte block size".
+  static func checkMultiple(_ size: UInt64, of blockSize: Int, subject: String)
+    throws(BlockIOError)
+  {
+    guard size % UInt64(blockSize) == 0 else {
+      throw .invalid(subject, "size \(size) is not a multiple of the \(blockSize)-byte block size")
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import CLibAIO
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Turning requests into iocbs or helper jobs.
+extension FileBackend {
+  /// Prepares `request` for the next `submit`. For reads and writes the
+  /// iovec array itself (not only the memory it points at) must stay valid
+  /// until `submit` has run: io_submit reads it.
+  public func enqueue(_ request: BlockRequest) {
+    statistics.submitted &+= 1
+    // Keep arrival order: while anything waits for a slot, newcomers wait too.
+    if backlogHead < backlog.count || table.freeCount == 0 {
+      backlog.append(request)
+      return
+    }
+    start(request)
+  }
+
+  /// Moves waiting requests into slots freed since.
+  func startBacklog() {
+    while backlogHead < backlog.count && table.freeCount > 0 {
+      let request = backlog[backlogHead]
+      backlogHead &+= 1
+      start(request)
+    }
+    if backlogHead == backlog.count && backlogHead > 0 {
+      backlog.removeAll(keepingCapacity: true)
+      backlogHead = 0
+    }
+  }
+
+  private func start(_ request: BlockRequest) {
+    guard let index = table.acquire() else { return }  // callers checked freeCount
+    table.slot(index).pointee = Slot(tag: request.tag, operation: request.operation)
+    let result: Int32? =
+      if closed { EBADF } else {
+        switch request.operation {
+        case .read, .write: prepareTransfer(index, request)
+        case .flush: prepareFlush(index)
+        case .discard, .writeZeroes: prepareRange(index, request)
+        }
+      }
+    if let result { finishEarly(index, result) }
+  }
+
+  /// nil when queued; else the request's result.
+  private func prepareTransfer(_ index: Int32, _ request: BlockRequest) -> Int32? {
+    let isWrite = request.operation == .write
+    if isWrite && isReadOnly { return EROFS }
+    let vectors = request.iovecs
+    let shape = IOVecShape(vectors, alignment: alignment)
+    guard let total = shape.total, fits(request.offset, total) else { return EIO }
+    if total == 0 { return 0 }
+    if shape.hasNullBase { return EFAULT }
+    let mask = UInt64(alignment &- 1)
+    if (request.offset | total) & mask != 0 { return EINVAL }
+
+    let slot = table.slot(index)
+    slot.pointee.length = total
+    slot.pointee.iovecs = vectors
+    let control = table.control(index)
+    let offset = Int64(request.offset)  // fits() bounded it by size <= Int64.max
+    if shape.isAligned && vectors.count <= Linux.maxIOVecs {
+      let count = Int32(vectors.count)
+      if isWrite {
+        io_prep_pwritev(control, fd, vectors.baseAddress, count, offset)
+      } else {
+        io_prep_preadv(control, fd, vectors.baseAddress, count, offset)
+      }
+    } else {
+      guard total <= UInt64(Int.max), let buffer = bounces.take(Int(total)),
+        let base = buffer.baseAddress
+      else { return ENOMEM }
+      slot.pointee.bounce = buffer
+      statistics.bounced &+= 1
+      if isWrite {
+        vectors.gather(into: base)
+        io_prep_pwrite(control, fd, base, Int(total), offset)
+      } else {
+        io_prep_pread(control, fd, base, Int(total), offset)
+      }
+    }
+    if isWrite && request.forceUnitAccess {
+      if fuaMode == .syncAfterWrite {
+        slot.pointee.syncAfterWrite = true
+      } else {
+        control.pointee.aio_rw_flags = Linux.rwfDataSync
+        slot.pointee.usesDataSyncFlag = true
+      }
+    }
+    io_set_eventfd(control, eventFD)
+    aioQueue.push(index)
+    return nil
+  }
+
+  private func prepareFlush(_ index: Int32) -> Int32? {
+    if isReadOnly { return 0 }  // nothing of ours to make durable
+    if flushMode == .helper {
+      queueJob(index, .dataSync)
+      return nil
+    }
+    let control = table.control(index)
+    io_prep_fdsync(control, fd)
+    io_set_eventfd(control, eventFD)
+    aioQueue.push(index)
+    return nil
+  }
+
+  private func prepareRange(_ index: Int32, _ request: BlockRequest) -> Int32? {
+    if isReadOnly { return EROFS }
+    guard fits(request.offset, request.length) else { return EIO }
+    if request.length == 0 { return 0 }
+    let kind: SyncWorker.Kind = request.operation == .discard ? .discard : .writeZeroes
+    queueJob(index, kind, offset: request.offset, length: request.length)
+    return nil
+  }
+
+  func queueJob(_ index: Int32, _ kind: SyncWorker.Kind, offset: UInt64 = 0, length: UInt64 = 0) {
+    workerJobs.append(SyncWorker.Job(slot: index, kind: kind, offset: offset, length: length))
+  }
+
+  /// `[offset, offset + length)` lies inside the image.
+  private func fits(_ offset: UInt64, _ length: UInt64) -> Bool {
+    let (end, overflow) = offset.addingReportingOverflow(length)
+    return !overflow && end <= size
+  }
+
+  /// Parks a result for the next reap and makes sure the eventfd says so.
+  func finishEarly(_ index: Int32, _ errno: Int32) {
+    table.slot(index).pointee.errno = errno
+    ready.push(index)
+    if !readySignaled {
+      readySignaled = true
+      signalEventFD()
+    }
+  }
+
+  func signalEventFD() {
+    guard !closed else { return }  // the descriptor is gone
+    var one: UInt64 = 1
+    _ = write(eventFD, &one, 8)
+  }
+}

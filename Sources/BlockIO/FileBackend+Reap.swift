@@ -1,0 +1,134 @@
+import CLibAIO
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Collecting results from the kernel, the helper thread and the early
+/// finishers, and delivering them.
+extension FileBackend {
+  /// Delivers whatever has finished, without blocking. `deliver` may
+  /// enqueue and submit, but must not reap or drain.
+  @discardableResult
+  public func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
+    guard !closed else { return 0 }
+    // Reset the eventfd first: anything finishing from here on bumps it
+    // again, so no wakeup is lost.
+    var counter: UInt64 = 0
+    _ = read(eventFD, &counter, 8)
+    readySignaled = false
+    var delivered = 0
+    // Only those parked now; a delivery that parks more signals again.
+    for _ in 0..<ready.count {
+      guard let index = ready.pop() else { break }
+      complete(index, errno: table.slot(index).pointee.errno, deliver)
+      delivered &+= 1
+    }
+    if kernelInFlight > 0 { delivered &+= reapKernel(deliver) }
+    if workerOutstanding > 0 { delivered &+= reapWorker(deliver) }
+    return delivered
+  }
+
+  private func reapKernel(_ deliver: (BlockCompletion) -> Void) -> Int {
+    let got = Int(io_getevents(context, 0, queueDepth, events, &zeroTimeout))
+    guard got > 0 else { return 0 }
+    kernelInFlight &-= got
+    var delivered = 0
+    for position in 0..<got {
+      let event = events[position]
+      guard let index = table.index(of: event.obj) else { continue }
+      let result = Int(bitPattern: event.res)
+      let slot = table.slot(index).pointee
+      var errno: Int32 = 0
+      if result < 0 {
+        errno = result >= -4095 ? Int32(-result) : EIO
+      } else if slot.operation != .flush && UInt64(result) != slot.length {
+        errno = EIO  // short transfer
+      }
+      if slot.operation == .flush && flushMode == .unknown {
+        if errno == EINVAL {
+          flushMode = .helper
+          queueJob(index, .dataSync)
+          continue
+        }
+        if errno == 0 { flushMode = .kernel }
+      }
+      if errno == 0 && slot.syncAfterWrite {
+        queueJob(index, .dataSync)  // the FUA write completes after fdatasync
+        continue
+      }
+      complete(index, errno: errno, deliver)
+      delivered &+= 1
+    }
+    handJobsToWorker()
+    return delivered
+  }
+
+  private func reapWorker(_ deliver: (BlockCompletion) -> Void) -> Int {
+    guard let worker else { return 0 }
+    worker.takeResults(into: &workerResults)
+    let count = workerResults.count
+    workerOutstanding &-= count
+    for position in 0..<count {
+      let result = workerResults[position]
+      complete(result.slot, errno: result.errno, deliver)
+    }
+    workerResults.removeAll(keepingCapacity: true)
+    return count
+  }
+
+  /// Copies a bounced read back, counts, frees the slot, then delivers (so
+  /// `deliver` may reuse the slot at once).
+  private func complete(
+    _ index: Int32, errno: Int32, _ deliver: (BlockCompletion) -> Void
+  ) {
+    let slot = table.slot(index).pointee
+    if let bounce = slot.bounce {
+      if errno == 0 && slot.operation == .read, let base = bounce.baseAddress {
+        slot.iovecs.scatter(from: base)
+      }
+      bounces.give(bounce)
+    }
+    statistics.completed &+= 1
+    if errno != 0 {
+      statistics.failed &+= 1
+    } else if slot.operation == .read {
+      statistics.bytesRead &+= slot.length
+    } else if slot.operation == .write {
+      statistics.bytesWritten &+= slot.length
+    }
+    table.release(index)
+    deliver(BlockCompletion(tag: slot.tag, errno: errno))
+  }
+
+  /// Submits and delivers until nothing is in flight, sleeping on the
+  /// eventfd while the kernel or the helper is busy.
+  public func drain(_ deliver: (BlockCompletion) -> Void) {
+    guard !closed else { return }
+    var stalls = 0
+    while true {
+      submit()
+      reap(deliver)
+      if inFlight == 0 { return }
+      if kernelInFlight > 0 || workerOutstanding > 0 {
+        waitForEventFD()
+        stalls = 0
+      } else if submitStalled {
+        // io_submit said EAGAIN with nothing of ours running: give the
+        // kernel time, but not forever.
+        stalls &+= 1
+        if stalls > 10_000 {
+          while let index = aioQueue.pop() { finishEarly(index, EAGAIN) }
+        } else {
+          usleep(1000)
+        }
+      }
+      // Otherwise deliveries queued new work or results: go round again.
+    }
+  }
+
+  private func waitForEventFD() {
+    var poller = pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0)
+    _ = retryingEINTR { poll(&poller, 1, -1) }
+  }
+}

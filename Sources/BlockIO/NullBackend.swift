@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A store that keeps nothing (`null:SIZE`): reads return zeroes, writes are
+/// dropped, and everything completes at the next `reap`. Measures the path
+/// above the store.
+public final class NullBackend: BlockBackend {
+  public let size: UInt64
+  public let isReadOnly: Bool
+  public var completionFD: Int32? { nil }
+  public var inFlight: Int { pending.count }
+  public private(set) var statistics = BlockStatistics()
+  private var pending: [BlockCompletion] = []
+  /// Swapped with `pending` on each reap so neither array reallocates.
+  private var delivering: [BlockCompletion] = []
+  private var closed = false
+
+  public init(size: UInt64, readOnly: Bool = false) {
+    self.size = size
+    self.isReadOnly = readOnly
+    pending.reserveCapacity(1024)
+    delivering.reserveCapacity(1024)
+  }
+
+  public func enqueue(_ request: BlockRequest) {
+    statistics.submitted &+= 1
+    let errno = perform(request)
+    if errno != 0 { statistics.failed &+= 1 }
+    pending.append(BlockCompletion(tag: request.tag, errno: errno))
+  }
+
+  private func perform(_ request: BlockRequest) -> Int32 {
+    switch request.operation {
+    case .flush: return 0
+    case .read, .write:
+      let isWrite = request.operation == .write
+      if isWrite && isReadOnly { return EROFS }
+      let shape = IOVecShape(request.iovecs, alignment: 1)
+      guard let total = shape.total, fits(request.offset, total) else { return EIO }
+      guard !shape.hasNullBase else { return EFAULT }
+      if isWrite {
+        statistics.bytesWritten &+= total
+      } else {
+        for vector in request.iovecs where vector.iov_len > 0 {
+          vector.iov_base?.initializeMemory(as: UInt8.self, repeating: 0, count: vector.iov_len)
+        }
+        statistics.bytesRead &+= total
+      }
+      return 0
+    case .discard, .writeZeroes:
+      if isReadOnly { return EROFS }
+      return fits(request.offset, request.length) ? 0 : EIO
+    }
+  }
+
+  private func fits(_ offset: UInt64, _ length: UInt64) -> Bool {
+    let (end, overflow) = offset.addingReportingOverflow(length)
+    return !overflow && end <= size
+  }
+
+  public func submit() { statistics.submitCalls &+= 1 }
+
+  @discardableResult
+  public func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
+    let count = pending.count
+    guard count > 0 else { return 0 }
+    swap(&pending, &delivering)
+    for index in 0..<count {
+      statistics.completed &+= 1
+      deliver(delivering[index])
+    }
+    delivering.removeAll(keepingCapacity: true)
+    return count
+  }
+
+  public func drain(_ deliver: (BlockCompletion) -> Void) { reap(deliver) }
+
+  public func close() {
+    guard !closed else { return }
+    closed = true
+    pending.removeAll()
+  }
+}
