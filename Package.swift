@@ -18,7 +18,7 @@ let package = Package(
     .target(name: "CShims"),
     .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
-    .target(name: "NVMe", dependencies: ["BlockIO"], swiftSettings: strict),
+    .target(name: "NVMe", dependencies: ["BlockIO", "CShims"], swiftSettings: strict),
     // libaio from Debian's libaio-dev (the design card's one system package).
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
     .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
