@@ -7,11 +7,17 @@ let package = Package(
   name: "nvme-vfu",
   platforms: [.macOS(.v14)],
   products: [
+    .executable(name: "nvme-vfu-server", targets: ["nvme-vfu-server"]),
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
     .library(name: "NVMe", targets: ["NVMe"]),
     .library(name: "BlockIO", targets: ["BlockIO"]),
+    .library(name: "NVMeVFU", targets: ["NVMeVFU"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
   ],
   targets: [
     // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
@@ -24,6 +30,18 @@ let package = Package(
     .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
     .target(
       name: "VFIOUserClient", dependencies: ["VFIOUser", "CShims"], swiftSettings: strict),
+    // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
+    .target(
+      name: "NVMeVFU", dependencies: ["VFIOUser", "PCI", "NVMe", "BlockIO", "CShims"],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "nvme-vfu-server",
+      dependencies: [
+        "NVMeVFU", "BlockIO", "VFIOUser",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
