@@ -41,6 +41,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
+      // The backend-program description the vfio-user spec asks for; installed
+      // by hand (README), not a resource of the binary.
+      exclude: ["50-nvme-vfu.json"],
       swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
