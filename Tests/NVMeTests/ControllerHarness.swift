@@ -18,6 +18,8 @@ final class ControllerHarness {
   let doorbellPage = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
   let controller: NVMeController
   let backends: [MemoryBackend]
+  /// What each namespace really talks to: `backends[i]` behind a recorder.
+  let recorders: [RecordingBackend]
   var interrupts: [UInt16] = []
   var now: UInt64 = 1_000
 
@@ -26,29 +28,40 @@ final class ControllerHarness {
     var sqBase: UInt64
     var cqBase: UInt64
     var entries: Int
+    /// CQ size when it differs from the SQ's.
+    var cqEntries: Int? = nil
     var sqTail = 0
     var cqHead = 0
     var phase = true
   }
   var queues: [UInt16: Queue] = [:]
+  /// Completions `execute` popped that belonged to other commands (AERs).
+  var stray: [CompletionQueueEntry] = []
   private var nextCID: UInt16 = 1
 
+  /// `namespaceIDs` (default 1, 2, ...) lets a test leave gaps: inactive NSIDs.
   init(
     namespaceSizes: [UInt64] = [1 << 20], blockSize: Int = 512, readOnly: Set<Int> = [],
-    settings: ControllerSettings = ControllerSettings(ioQueues: 4, maxQueueEntries: 256)
+    settings: ControllerSettings = ControllerSettings(ioQueues: 4, maxQueueEntries: 256),
+    namespaceIDs: [UInt32]? = nil
   ) throws {
     var backends: [MemoryBackend] = []
+    var recorders: [RecordingBackend] = []
     var namespaces: [Namespace] = []
     for (index, size) in namespaceSizes.enumerated() {
       let backend = try #require(MemoryBackend(size: size))
+      let recorder = RecordingBackend(backend)
+      let nsid = namespaceIDs?[index] ?? UInt32(index + 1)
       backends.append(backend)
+      recorders.append(recorder)
       namespaces.append(
         try #require(
           Namespace(
-            id: UInt32(index + 1), backend: backend, blockSize: blockSize,
-            readOnly: readOnly.contains(index + 1), identifierSeed: settings.serialNumber)))
+            id: nsid, backend: recorder, blockSize: blockSize,
+            readOnly: readOnly.contains(Int(nsid)), identifierSeed: settings.serialNumber)))
     }
     self.backends = backends
+    self.recorders = recorders
     doorbellPage.initializeMemory(as: UInt8.self, repeating: 0xAB, count: 4096)
     var clockSource: (() -> UInt64)?
     controller = NVMeController(
@@ -94,6 +107,8 @@ final class ControllerHarness {
   /// Programs the admin queue and enables the controller.
   func enable(adminEntries: Int = 32, cc: UInt32 = ControllerHarness.enableCC) {
     let size = UInt32(adminEntries - 1)
+    // A fresh CQ is zeroed, as a driver allocates it: no stale phase tags.
+    memory.poke(Self.adminCQ, [UInt8](repeating: 0, count: adminEntries * 16))
     write32(RegisterOffset.aqa, size << 16 | size)
     write64(RegisterOffset.asq, Self.adminSQ)
     write64(RegisterOffset.acq, Self.adminCQ)
@@ -130,7 +145,7 @@ final class ControllerHarness {
       return nil
     }
     queue.cqHead += 1
-    if queue.cqHead == queue.entries {
+    if queue.cqHead == queue.cqEntries ?? queue.entries {
       queue.cqHead = 0
       queue.phase.toggle()
     }
@@ -172,6 +187,7 @@ final class ControllerHarness {
     let sqBase = Self.ramBase + 0x8_0000 + UInt64(qid) * 0x1_0000
     let size = UInt32(entries - 1) << 16 | UInt32(qid)
     let vectorBits = UInt32(vector ?? qid) << 16
+    memory.poke(cqBase, [UInt8](repeating: 0, count: entries * 16))
     let cq = status(
       SubmissionQueueEntry(
         opcode: AdminOpcode.createIOCompletionQueue.rawValue, commandIdentifier: 0, prp1: cqBase,
@@ -186,13 +202,17 @@ final class ControllerHarness {
   }
 
   /// Enable plus one I/O queue pair: the state most tests start from.
+  /// `translation: false` makes guest RAM untranslatable before anything is
+  /// mapped, so rings and data all take the copy (bounce) path.
   static func ready(
     namespaceSizes: [UInt64] = [1 << 20], blockSize: Int = 512, readOnly: Set<Int> = [],
-    settings: ControllerSettings = ControllerSettings(ioQueues: 4, maxQueueEntries: 256)
+    settings: ControllerSettings = ControllerSettings(ioQueues: 4, maxQueueEntries: 256),
+    translation: Bool = true
   ) throws -> ControllerHarness {
     let harness = try ControllerHarness(
       namespaceSizes: namespaceSizes, blockSize: blockSize, readOnly: readOnly,
       settings: settings)
+    harness.memory.allowsTranslation = translation
     harness.enable()
     harness.controller.poll()
     #expect(harness.csts & 1 == 1)

@@ -21,8 +21,19 @@ extension NVMeController {
       throw .invalidField
     }
     guard !save else { throw .featureIdentifierNotSaveable }
-    if fid == .numberOfQueues && activeSubmissionIDs.count + activeCompletionIDs.count > 2 {
-      // Only before any I/O queue exists (Base 2.0, 5.27.1.5).
+    // A namespace in the NSID only fits namespace-specific features (Error
+    // Recovery here); controller-wide ones take 0 or FFFFFFFFh.
+    let nsid = sqe.namespaceIdentifier
+    if nsid != 0, nsid != 0xFFFF_FFFF {
+      if fid == .errorRecovery {
+        guard namespace(nsid) != nil else { throw .invalidNamespaceOrFormat }
+      } else {
+        guard nsid <= namespaceCount else { throw .invalidNamespaceOrFormat }
+        throw .featureNotNamespaceSpecific
+      }
+    }
+    if fid == .numberOfQueues && ioQueuesCreated {
+      // Only before any I/O queue was created (Base 2.0, 5.27.1.5).
       throw .commandSequenceError
     }
     var data: [UInt8] = []

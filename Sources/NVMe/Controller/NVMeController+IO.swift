@@ -283,6 +283,8 @@ extension NVMeController {
       bytesRead &+= context.bytes
     case .compare, .verify:
       health.hostReadCommands &+= 1
+      // Data Units Read counts blocks read by Compare and Verify too.
+      bytesRead &+= context.bytes
     case .write:
       health.hostWriteCommands &+= 1
       bytesWritten &+= context.bytes

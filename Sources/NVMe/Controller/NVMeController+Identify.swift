@@ -1,14 +1,17 @@
 extension NVMeController {
   /// Identify Controller data as this controller reports it.
   public var controllerIdentity: ControllerIdentity {
+    // Save/Select: Get Features honours SEL and Set Features answers SV
+    // (with Feature Identifier Not Saveable), so say so.
     let oncs =
       ControllerIdentity.ONCS.compare | ControllerIdentity.ONCS.datasetManagement
       | ControllerIdentity.ONCS.writeZeroes | ControllerIdentity.ONCS.timestamp
-      | ControllerIdentity.ONCS.verify
+      | ControllerIdentity.ONCS.verify | ControllerIdentity.ONCS.saveSelectInFeatures
+    // No SGLS bit 18: the SGL walker requires descriptors to add up to
+    // exactly the transfer length (Data SGL Length Invalid otherwise).
     let sgls =
       settings.sglSupported
       ? ControllerIdentity.SGLS.supportedByteAligned | ControllerIdentity.SGLS.bitBucket
-        | ControllerIdentity.SGLS.lengthLargerThanData
       : 0
     let capacity = namespaces.reduce(UInt64(0)) { $0 &+ $1.backend.size }
     return ControllerIdentity(
@@ -31,7 +34,12 @@ extension NVMeController {
     let page: [UInt8]
     switch cns {
     case 0x00:
-      page = try namespaceData(nsid) { $0.identity.encode() }
+      page = try namespaceData(nsid) { ns in
+        var bytes = ns.identity.encode()
+        // NSATTR (byte 99) bit 0: write protected.
+        if ns.isReadOnly { bytes[99] |= 1 }
+        return bytes
+      }
     case 0x01:
       page = controllerIdentity.encode()
     case 0x02:
@@ -79,10 +87,12 @@ extension NVMeController {
   }
 
   /// CNS 08h, I/O Command Set Independent Identify Namespace (Base 2.0
-  /// figure 280): only NSTAT (byte 13, bit 0 = ready) carries news here.
+  /// figure 280): NSATTR (byte 8, bit 0 = write protected) and NSTAT
+  /// (byte 14, bit 0 = ready; bytes 13:12 are ENDGID).
   private func independentNamespaceData(_ ns: Namespace) -> [UInt8] {
     var page = DataPage(size: 4096)
-    page.put(UInt8(1), at: 13)
+    if ns.isReadOnly { page.put(UInt8(1), at: 8) }
+    page.put(UInt8(1), at: 14)
     return page.bytes
   }
 }

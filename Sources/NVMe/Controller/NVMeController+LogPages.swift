@@ -66,7 +66,10 @@ extension NVMeController {
 
   var criticalWarning: UInt8 {
     var bits: UInt8 = 0
-    if features.current.temperature.compositeOutOfRange(Self.compositeTemperature) {
+    // The condition holds at or beyond a threshold (Base 2.0, 5.27.1.4).
+    let thresholds = features.current.temperature
+    let kelvin = Self.compositeTemperature
+    if kelvin >= thresholds.over[0] || kelvin <= thresholds.under[0] {
       bits |= SmartHealthLog.CriticalWarning.temperature
     }
     if namespaces.contains(where: { $0.isReadOnly }) && namespaces.allSatisfy({ $0.isReadOnly }) {

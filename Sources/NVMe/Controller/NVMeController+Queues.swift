@@ -25,6 +25,7 @@ extension NVMeController {
       id: UInt16(qid), vector: vector, interruptsEnabled: interruptsEnabled, ring: ring)
     doorbells.store(DoorbellPage.completionHead(qid), 0)
     install(cq)
+    ioQueuesCreated = true
     return 0
   }
 
@@ -55,7 +56,7 @@ extension NVMeController {
   /// must be zero here) and the ring must not wrap the address space.
   private func checkQueueBase(_ base: UInt64, entries: Int, entrySize: Int) throws(NVMeStatus) {
     guard base & UInt64(cc.pageSize &- 1) == 0 else { throw .prpOffsetInvalid }
-    guard base != 0, !base.addingReportingOverflow(UInt64(entries &* entrySize)).overflow else {
+    guard !base.addingReportingOverflow(UInt64(entries &* entrySize)).overflow else {
       throw .invalidField
     }
   }

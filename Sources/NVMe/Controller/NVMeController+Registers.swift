@@ -163,6 +163,7 @@ extension NVMeController {
     activeCompletionIDs.removeAll()
     events.reset()
     features.reset(now: clock())
+    ioQueuesCreated = false
     pendingVectors.removeAll()
     for index in vectorPending.indices { vectorPending[index] = false }
     doorbells.clearAll()

@@ -51,6 +51,9 @@ public final class NVMeController {
   var bytesWritten: UInt64 = 0
   var changedNamespaces = ChangedNamespaceList()
   var inFlight = InFlightTable()
+  /// An I/O queue was created since the last reset: Number of Queues is
+  /// settled (Base 2.0, 5.27.1.5), even if the queues are gone again.
+  var ioQueuesCreated = false
   let startTime: UInt64
 
   /// Vectors to raise at the end of this turn (each once).
