@@ -14,6 +14,9 @@ final class FakeGuestMemory: GuestMemory {
 
   private var windows: [Window] = []
   private(set) var reads = 0
+  /// False: behave like memory shared without descriptors (no host pointers;
+  /// only copies through read/write work).
+  var allowsTranslation = true
 
   /// Windows as (base, size); all zero-filled and writable unless listed in `readOnly`.
   init(_ layout: [(base: UInt64, size: Int)], readOnly: Set<UInt64> = []) {
@@ -29,6 +32,11 @@ final class FakeGuestMemory: GuestMemory {
   }
 
   func translate(_ address: UInt64, length: Int, write: Bool) -> UnsafeMutableRawBufferPointer? {
+    guard allowsTranslation else { return nil }
+    return view(address, length: length, write: write)
+  }
+
+  private func view(_ address: UInt64, length: Int, write: Bool) -> UnsafeMutableRawBufferPointer? {
     guard length >= 0 else { return nil }
     for window in windows where address >= window.base {
       let offset = address - window.base
@@ -44,14 +52,14 @@ final class FakeGuestMemory: GuestMemory {
 
   func read(_ address: UInt64, into: UnsafeMutableRawBufferPointer) throws {
     reads += 1
-    guard let source = translate(address, length: into.count, write: false) else {
+    guard let source = view(address, length: into.count, write: false) else {
       throw Unmapped()
     }
     into.copyMemory(from: UnsafeRawBufferPointer(source))
   }
 
   func write(_ address: UInt64, from: UnsafeRawBufferPointer) throws {
-    guard let target = translate(address, length: from.count, write: true) else {
+    guard let target = view(address, length: from.count, write: true) else {
       throw Unmapped()
     }
     target.copyMemory(from: from)
@@ -60,14 +68,14 @@ final class FakeGuestMemory: GuestMemory {
   // MARK: Test conveniences (trap on unmapped: a test bug, not a guest one)
 
   func poke(_ address: UInt64, _ bytes: [UInt8]) {
-    guard let target = translate(address, length: bytes.count, write: false) else {
+    guard let target = view(address, length: bytes.count, write: false) else {
       fatalError("poke outside fake memory at \(address)")
     }
     bytes.withUnsafeBytes { target.copyMemory(from: $0) }
   }
 
   func peek(_ address: UInt64, _ count: Int) -> [UInt8] {
-    guard let source = translate(address, length: count, write: false) else {
+    guard let source = view(address, length: count, write: false) else {
       fatalError("peek outside fake memory at \(address)")
     }
     return Array(source)

@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What an I/O command does once its backend requests finish.
+enum IOKind: Sendable {
+  case read, write, compare, verify, flush, writeZeroes, deallocate
+}
+
+/// One command handed to a backend, from fetch to completion.
+struct IOContext {
+  var submissionQueueID: UInt16 = 0
+  var commandID: UInt16 = 0
+  var namespaceID: UInt32 = 0
+  var startingLBA: UInt64 = 0
+  var kind: IOKind = .read
+  /// Backend requests not yet completed.
+  var pendingParts = 0
+  /// First failure among the parts.
+  var status: NVMeStatus = .success
+  /// Data bytes moved (for statistics and SMART).
+  var bytes: UInt64 = 0
+  /// The guest's segments, kept when data goes through `bounce`.
+  var segments: [DataSegment] = []
+  /// Controller-owned buffer for compare/verify and for guest memory that is
+  /// not fd-mapped; nil on the zero-copy path.
+  var bounce: UnsafeMutableRawBufferPointer?
+}
+
+/// Contexts indexed by tag, each with its own iovec array so the zero-copy
+/// path allocates nothing per command once the table has grown to the
+/// queue depth in use.
+struct InFlightTable {
+  static let maxIovecs = 256
+
+  private(set) var contexts: [IOContext] = []
+  private var iovecStorage: [UnsafeMutablePointer<iovec>] = []
+  private var free: [Int] = []
+  private(set) var active = 0
+
+  mutating func allocate() -> Int {
+    active &+= 1
+    if let slot = free.popLast() { return slot }
+    contexts.append(IOContext())
+    iovecStorage.append(UnsafeMutablePointer<iovec>.allocate(capacity: Self.maxIovecs))
+    return contexts.count - 1
+  }
+
+  func iovecs(_ slot: Int) -> UnsafeMutablePointer<iovec> { iovecStorage[slot] }
+
+  subscript(slot: Int) -> IOContext {
+    get { contexts[slot] }
+    set { contexts[slot] = newValue }
+  }
+
+  func isLive(_ slot: Int) -> Bool {
+    slot >= 0 && slot < contexts.count && contexts[slot].pendingParts > 0
+  }
+
+  mutating func release(_ slot: Int) {
+    guard slot >= 0, slot < contexts.count else { return }
+    contexts[slot].bounce?.deallocate()
+    contexts[slot] = IOContext()
+    free.append(slot)
+    active &-= 1
+  }
+
+  /// After a reset drained every backend: forget whatever is left.
+  mutating func releaseAllContexts() {
+    for slot in contexts.indices where contexts[slot].pendingParts > 0 {
+      release(slot)
+    }
+  }
+
+  mutating func releaseAll() {
+    releaseAllContexts()
+    for pointer in iovecStorage { pointer.deallocate() }
+    iovecStorage.removeAll()
+    contexts.removeAll()
+    free.removeAll()
+  }
+}

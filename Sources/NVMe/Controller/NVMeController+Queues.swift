@@ -1,0 +1,103 @@
+extension NVMeController {
+  /// Queues the host may create: what Set Features (Number of Queues)
+  /// allocated, or the maximum if it never asked.
+  private var allowedQueueIDs: (submission: Int, completion: Int) {
+    let dword0 = features.current.queues.dword0
+    return (Int(dword0 & 0xFFFF) + 1, Int(dword0 >> 16) + 1)
+  }
+
+  /// Create I/O Completion Queue (Base 2.0, 5.4).
+  func createCompletionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
+    let qid = Int(sqe.cdw10 & 0xFFFF)
+    let entries = Int(sqe.cdw10 >> 16) + 1
+    let contiguous = sqe.cdw11 & 1 != 0
+    let interruptsEnabled = sqe.cdw11 & 2 != 0
+    let vector = UInt16(truncatingIfNeeded: sqe.cdw11 >> 16)
+    guard qid != 0, qid <= min(allowedQueueIDs.completion, maxQueueID),
+      completionQueues[qid] == nil
+    else { throw .invalidQueueIdentifier }
+    guard entries >= 2, entries <= capabilities.maxQueueEntries else { throw .invalidQueueSize }
+    guard contiguous else { throw .invalidField }  // CAP.CQR = 1
+    guard Int(vector) < settings.interruptVectors else { throw .invalidInterruptVector }
+    try checkQueueBase(sqe.prp1, entries: entries, entrySize: 16)
+    let ring = QueueRing(baseAddress: sqe.prp1, entrySize: 16, entries: entries, writable: true)
+    let cq = CompletionQueue(
+      id: UInt16(qid), vector: vector, interruptsEnabled: interruptsEnabled, ring: ring)
+    doorbells.store(DoorbellPage.completionHead(qid), 0)
+    install(cq)
+    ioQueuesCreated = true
+    return 0
+  }
+
+  /// Create I/O Submission Queue (Base 2.0, 5.5).
+  func createSubmissionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
+    let qid = Int(sqe.cdw10 & 0xFFFF)
+    let entries = Int(sqe.cdw10 >> 16) + 1
+    let contiguous = sqe.cdw11 & 1 != 0
+    let cqid = Int(sqe.cdw11 >> 16)
+    guard cqid != 0, cqid < completionQueues.count, let cq = completionQueues[cqid] else {
+      throw .completionQueueInvalid
+    }
+    guard qid != 0, qid <= min(allowedQueueIDs.submission, maxQueueID),
+      submissionQueues[qid] == nil
+    else { throw .invalidQueueIdentifier }
+    guard entries >= 2, entries <= capabilities.maxQueueEntries else { throw .invalidQueueSize }
+    guard contiguous else { throw .invalidField }
+    try checkQueueBase(sqe.prp1, entries: entries, entrySize: 64)
+    let ring = QueueRing(baseAddress: sqe.prp1, entrySize: 64, entries: entries, writable: false)
+    let sq = SubmissionQueue(id: UInt16(qid), completionQueueID: UInt16(cqid), ring: ring)
+    cq.submissionQueueCount &+= 1
+    doorbells.store(DoorbellPage.submissionTail(qid), 0)
+    install(sq)
+    return 0
+  }
+
+  /// The base must be page aligned (the low bits of PRP1 are an offset that
+  /// must be zero here) and the ring must not wrap the address space.
+  private func checkQueueBase(_ base: UInt64, entries: Int, entrySize: Int) throws(NVMeStatus) {
+    guard base & UInt64(cc.pageSize &- 1) == 0 else { throw .prpOffsetInvalid }
+    guard !base.addingReportingOverflow(UInt64(entries &* entrySize)).overflow else {
+      throw .invalidField
+    }
+  }
+
+  /// Delete I/O Submission Queue: its in-flight commands finish first (their
+  /// buffers are guest memory the host is about to reuse), then it goes.
+  func deleteSubmissionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
+    let qid = Int(sqe.cdw10 & 0xFFFF)
+    guard qid != 0, qid < submissionQueues.count, let sq = submissionQueues[qid] else {
+      throw .invalidQueueIdentifier
+    }
+    if sq.outstanding > 0 { drainBackends() }
+    submissionQueues[qid] = nil
+    activeSubmissionIDs.removeAll { $0 == qid }
+    if let cq = completionQueues[Int(sq.completionQueueID)] { cq.submissionQueueCount &-= 1 }
+    doorbells.store(DoorbellPage.submissionTail(qid), 0)
+    return 0
+  }
+
+  /// Delete I/O Completion Queue: refused while a submission queue uses it.
+  func deleteCompletionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
+    let qid = Int(sqe.cdw10 & 0xFFFF)
+    guard qid != 0, qid < completionQueues.count, let cq = completionQueues[qid] else {
+      throw .invalidQueueIdentifier
+    }
+    guard cq.submissionQueueCount == 0 else { throw .invalidQueueDeletion }
+    completionQueues[qid] = nil
+    activeCompletionIDs.removeAll { $0 == qid }
+    doorbells.store(DoorbellPage.completionHead(qid), 0)
+    return 0
+  }
+
+  func install(_ cq: CompletionQueue) {
+    completionQueues[Int(cq.id)] = cq
+    activeCompletionIDs.append(Int(cq.id))
+    activeCompletionIDs.sort()
+  }
+
+  func install(_ sq: SubmissionQueue) {
+    submissionQueues[Int(sq.id)] = sq
+    activeSubmissionIDs.append(Int(sq.id))
+    activeSubmissionIDs.sort()
+  }
+}

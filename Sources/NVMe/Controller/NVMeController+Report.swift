@@ -1,0 +1,24 @@
+extension NVMeController {
+  /// One line's worth per existing submission queue, for statistics.
+  public struct QueueReport: Sendable {
+    public var id: Int
+    public var statistics: QueueStatistics
+    /// Commands fetched and not yet completed.
+    public var outstanding: Int
+  }
+
+  public var queueReport: [QueueReport] {
+    activeSubmissionIDs.compactMap { qid in
+      guard let sq = submissionQueues[qid] else { return nil }
+      return QueueReport(id: qid, statistics: sq.statistics, outstanding: sq.outstanding)
+    }
+  }
+
+  /// Stop point for the server's exit: every command handed to a backend
+  /// finishes and is completed to the guest, then everything is flushed.
+  public func quiesce() {
+    drainBackends()
+    flushAllBackends()
+    raisePendingInterrupts()
+  }
+}

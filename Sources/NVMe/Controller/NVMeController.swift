@@ -1,0 +1,141 @@
+import BlockIO
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// An NVMe controller: registers, queues, admin and NVM command sets.
+///
+/// One thread owns it (the reactor): register accesses, `poll()` and DMA
+/// notifications all come from that thread, so there is no lock anywhere.
+/// Everything the guest provides (register values, doorbells, SQEs, data
+/// pointers, guest memory) is treated as hostile: bad input completes with the
+/// spec's status, raises an asynchronous event, or sets CSTS.CFS, and the
+/// controller keeps serving.
+public final class NVMeController {
+  public let settings: ControllerSettings
+  public let capabilities: CapabilitiesRegister
+  /// Active namespaces by NSID, ascending.
+  public private(set) var namespaces: [Namespace]
+  let doorbells: DoorbellPage
+  /// Guest memory; nil until a client attaches its DMA space.
+  public var memory: (any GuestMemory)?
+  /// Raises interrupt vector `n` (MSI-X, or INTx for vector 0).
+  public var interruptHandler: ((UInt16) -> Void)?
+  /// Where the controller reports what a guest did wrong or what failed.
+  public var log: ((String) -> Void)?
+  /// Monotonic milliseconds.
+  let clock: () -> UInt64
+
+  // Registers.
+  var cc = ControllerConfigurationRegister()
+  var csts = ControllerStatusRegister()
+  var aqa = AdminQueueAttributes()
+  var asq: UInt64 = 0
+  var acq: UInt64 = 0
+  var interruptMask: UInt32 = 0
+
+  // Queues by ID; index 0 is the admin pair.
+  var submissionQueues: [SubmissionQueue?]
+  var completionQueues: [CompletionQueue?]
+  /// IDs of existing queues, for cheap iteration on the hot path.
+  var activeSubmissionIDs: [Int] = []
+  var activeCompletionIDs: [Int] = []
+
+  var features: FeatureStore
+  var events = AsyncEvents()
+  var errorLog = ErrorLog(capacity: 64)
+  var health = SmartHealthLog()
+  /// Data moved by Read and Write commands, for SMART's data units.
+  var bytesRead: UInt64 = 0
+  var bytesWritten: UInt64 = 0
+  var changedNamespaces = ChangedNamespaceList()
+  var inFlight = InFlightTable()
+  /// An I/O queue was created since the last reset: Number of Queues is
+  /// settled (Base 2.0, 5.27.1.5), even if the queues are gone again.
+  var ioQueuesCreated = false
+  let startTime: UInt64
+
+  /// Vectors to raise at the end of this turn (each once).
+  var pendingVectors: [UInt16] = []
+  var vectorPending: [Bool]
+  /// Backends with requests enqueued this turn.
+  var backendsToSubmit: [Int] = []
+  var backendDirty: [Bool]
+  /// Set while a reset drains the backends: completions of aborted commands
+  /// must not be written into queues the host is tearing down.
+  var suppressCompletions = false
+  /// True inside `poll()`; register writes arriving re-entrantly (through a
+  /// DMA message exchange) wait until the turn ends.
+  var polling = false
+  var deferredRegisterWrites: [(offset: UInt64, value: UInt32)] = []
+  /// Bit-bucket reads land here; allocated on first use.
+  var discardBufferStorage: UnsafeMutableRawBufferPointer?
+
+  public init(
+    settings: ControllerSettings, namespaces: [Namespace],
+    doorbells: UnsafeMutableRawPointer, doorbellBytes: Int,
+    clock: @escaping () -> UInt64 = NVMeController.monotonicMilliseconds
+  ) {
+    self.settings = settings
+    self.capabilities = CapabilitiesRegister(maxQueueEntries: settings.maxQueueEntries)
+    self.namespaces = namespaces.sorted { $0.id < $1.id }
+    self.doorbells = DoorbellPage(base: doorbells, byteCount: doorbellBytes)
+    self.clock = clock
+    let pairs = max(2, min(settings.ioQueues &+ 1, self.doorbells.queuePairs))
+    submissionQueues = Array(repeating: nil, count: pairs)
+    completionQueues = Array(repeating: nil, count: pairs)
+    features = FeatureStore(
+      limits: FeatureStore.Limits(
+        maximumIOQueues: UInt16(clamping: pairs - 1),
+        interruptVectors: settings.interruptVectors),
+      now: clock())
+    vectorPending = Array(repeating: false, count: max(1, settings.interruptVectors))
+    backendDirty = Array(repeating: false, count: namespaces.count)
+    startTime = clock()
+    self.doorbells.clearAll()
+  }
+
+  deinit {
+    discardBufferStorage?.deallocate()
+    inFlight.releaseAll()
+  }
+
+  var discardBuffer: UnsafeMutableRawBufferPointer {
+    if let buffer = discardBufferStorage { return buffer }
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: settings.maxTransferBytes, alignment: 4096)
+    discardBufferStorage = buffer
+    return buffer
+  }
+
+  public static func monotonicMilliseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec) / 1_000_000
+  }
+
+  /// Highest I/O queue ID the controller can create.
+  var maxQueueID: Int { submissionQueues.count - 1 }
+
+  public var isReady: Bool { csts.ready && !csts.fatal }
+  public var isFatal: Bool { csts.fatal }
+  /// Commands handed to a backend and not yet completed.
+  public var commandsInFlight: Int { inFlight.active }
+
+  func namespace(_ nsid: UInt32) -> Namespace? {
+    // Few namespaces: a linear scan beats hashing here.
+    for ns in namespaces where ns.id == nsid { return ns }
+    return nil
+  }
+
+  func namespaceIndex(_ nsid: UInt32) -> Int? {
+    namespaces.firstIndex { $0.id == nsid }
+  }
+
+  /// Stops the controller until the host resets it: CSTS.CFS.
+  func fail(_ reason: String) {
+    if !csts.fatal { log?("controller fatal status: \(reason)") }
+    csts.fatal = true
+  }
+}

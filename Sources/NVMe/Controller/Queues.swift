@@ -1,0 +1,63 @@
+/// A submission queue as the controller tracks it.
+final class SubmissionQueue {
+  let id: UInt16
+  let completionQueueID: UInt16
+  var ring: QueueRing
+  /// Next entry the controller will fetch.
+  var head = 0
+  /// Last valid tail the host rang.
+  var tail = 0
+  /// Commands fetched and not yet completed.
+  var outstanding = 0
+  var statistics = QueueStatistics()
+
+  init(id: UInt16, completionQueueID: UInt16, ring: QueueRing) {
+    self.id = id
+    self.completionQueueID = completionQueueID
+    self.ring = ring
+  }
+
+  var size: Int { ring.entries }
+  var isEmpty: Bool { head == tail }
+}
+
+/// A completion queue: where the controller posts and the host consumes.
+final class CompletionQueue {
+  let id: UInt16
+  let vector: UInt16
+  let interruptsEnabled: Bool
+  var ring: QueueRing
+  /// Next slot the controller writes.
+  var tail = 0
+  /// Last valid head the host rang.
+  var head = 0
+  var phase = true
+  /// Completions that did not fit (the host has not consumed enough yet),
+  /// posted in order as soon as the head moves. Bounded: each one holds an SQ
+  /// slot the host cannot reuse until it sees the completion.
+  var backlog: [CompletionQueueEntry] = []
+  /// Submission queues feeding this one.
+  var submissionQueueCount = 0
+  /// Entries posted since the last interrupt.
+  var unsignalled = 0
+
+  init(id: UInt16, vector: UInt16, interruptsEnabled: Bool, ring: QueueRing) {
+    self.id = id
+    self.vector = vector
+    self.interruptsEnabled = interruptsEnabled
+    self.ring = ring
+  }
+
+  var size: Int { ring.entries }
+  var isFull: Bool { (tail &+ 1) % size == head }
+  /// Entries posted and not yet consumed by the host.
+  var occupied: Int { (tail &- head &+ size) % size }
+}
+
+/// Per-queue counters for the server's statistics.
+public struct QueueStatistics: Sendable, Hashable {
+  public var commands: UInt64 = 0
+  public var bytes: UInt64 = 0
+  public var errors: UInt64 = 0
+  public init() {}
+}

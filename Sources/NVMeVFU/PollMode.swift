@@ -1,0 +1,23 @@
+/// How the reactor waits when there is nothing to do.
+public enum PollMode: String, Sendable, CaseIterable {
+  /// Spin while there is work and briefly after, then sleep in poll(2) with a
+  /// growing timeout: an idle guest costs next to no CPU, and the first
+  /// command after a quiet spell waits at most `maxSleep`.
+  case adaptive
+  /// Never sleep: lowest latency, one core always busy.
+  case busy
+}
+
+/// Tuning of the adaptive idle policy.
+public struct IdlePolicy: Sendable {
+  /// Keep spinning this long after the last piece of work.
+  public var spinNanoseconds: UInt64 = 200_000
+  /// First and longest sleep once idle; each idle sleep doubles up to the cap.
+  public var minSleepMicroseconds: Int = 50
+  public var maxSleepMicroseconds: Int = 1_000
+  /// While busy, look at the socket every this many turns (a client's
+  /// register writes and DMA maps are rare next to doorbells).
+  public var socketCheckInterval: Int = 32
+
+  public init() {}
+}

@@ -1,0 +1,128 @@
+import CShims
+import NVMe
+import VFIOUser
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One thread, one controller: polls the client's socket, the doorbell page
+/// and the backends' completions, and is the only code touching the
+/// controller. DMA unmap, reset and CC.EN=0 are ordinary steps of the same
+/// loop (the controller drains what they affect before replying), so the I/O
+/// path takes no lock.
+public final class Reactor {
+  public let server: VFIOUserServer
+  public let device: NVMeDevice
+  public let mode: PollMode
+  public let policy: IdlePolicy
+  public private(set) var statistics = ReactorStatistics()
+  /// Extra descriptors that end the wait (signalfd, a stop eventfd) and what
+  /// to do when one is readable. Returning false stops the reactor.
+  private var wakeups: [(fd: Int32, handler: () -> Bool)] = []
+  private var running = false
+
+  public init(
+    server: VFIOUserServer, device: NVMeDevice, mode: PollMode = .adaptive,
+    policy: IdlePolicy = IdlePolicy()
+  ) {
+    self.server = server
+    self.device = device
+    self.mode = mode
+    self.policy = policy
+  }
+
+  public func addWakeup(fd: Int32, handler: @escaping () -> Bool) {
+    wakeups.append((fd, handler))
+  }
+
+  /// Asks `run` to return after the current turn (from the reactor thread,
+  /// e.g. in a wakeup handler).
+  public func stop() { running = false }
+
+  /// Serves until a wakeup handler says stop.
+  public func run() {
+    running = true
+    var turnsSinceSocketCheck = 0
+    var lastWork = Self.now()
+    var sleepMicroseconds = policy.minSleepMicroseconds
+    var turnStart = lastWork
+    while running {
+      statistics.turns &+= 1
+      var work = 0
+      if server.connection == nil {
+        // Nothing to poll without a client: wait for one (or a signal).
+        statistics.busyNanoseconds &+= Self.now() &- turnStart
+        waitForEvents(timeoutMicroseconds: -1)
+        turnStart = Self.now()
+        server.acceptPending()
+        lastWork = turnStart
+        continue
+      }
+      turnsSinceSocketCheck &+= 1
+      if turnsSinceSocketCheck >= policy.socketCheckInterval {
+        turnsSinceSocketCheck = 0
+        server.serviceConnection()
+      }
+      work &+= device.controller.poll()
+      let now = Self.now()
+      if work > 0 {
+        lastWork = now
+        sleepMicroseconds = policy.minSleepMicroseconds
+        continue
+      }
+      guard mode == .adaptive, now &- lastWork >= policy.spinNanoseconds else {
+        if mode == .busy, turnsSinceSocketCheck == 0 { pollWakeups() }
+        continue
+      }
+      // Idle: sleep until the socket, a backend or a signal wakes us, or the
+      // timeout comes round to look at the doorbells again.
+      statistics.busyNanoseconds &+= now &- turnStart
+      waitForEvents(timeoutMicroseconds: sleepMicroseconds)
+      turnStart = Self.now()
+      sleepMicroseconds = min(sleepMicroseconds &* 2, policy.maxSleepMicroseconds)
+      turnsSinceSocketCheck = policy.socketCheckInterval  // check the socket next turn
+    }
+    statistics.busyNanoseconds &+= Self.now() &- turnStart
+  }
+
+  /// Checks the wakeup descriptors without blocking (busy mode never sleeps).
+  private func pollWakeups() {
+    var fds = wakeups.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+    guard !fds.isEmpty, poll(&fds, nfds_t(fds.count), 0) > 0 else { return }
+    dispatchWakeups(fds)
+  }
+
+  /// Sleeps until a wakeup descriptor, the socket or a backend's completion
+  /// eventfd is readable, or the timeout passes (negative: no timeout).
+  private func waitForEvents(timeoutMicroseconds: Int) {
+    var fds = wakeups.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+    if let connection = server.connection {
+      fds.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
+    } else if server.listener >= 0 {
+      fds.append(pollfd(fd: server.listener, events: Int16(POLLIN), revents: 0))
+    }
+    for ns in device.controller.namespaces {
+      if let fd = ns.backend.completionFD, ns.backend.inFlight > 0 {
+        fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+      }
+    }
+    let start = Self.now()
+    statistics.sleeps &+= 1
+    _ = cshim_ppoll_us(&fds, UInt(fds.count), timeoutMicroseconds)
+    statistics.idleNanoseconds &+= Self.now() &- start
+    dispatchWakeups(fds)
+  }
+
+  private func dispatchWakeups(_ fds: [pollfd]) {
+    for (index, wakeup) in wakeups.enumerated() where index < fds.count {
+      if fds[index].revents != 0 && !wakeup.handler() { running = false }
+    }
+  }
+
+  static func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+  }
+}

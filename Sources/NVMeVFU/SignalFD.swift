@@ -1,0 +1,31 @@
+import CShims
+import VFIOUser
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Signals delivered as a readable descriptor, so the reactor sees them as
+/// just another wakeup and handles them on its own thread (no async-signal
+/// handler touching controller state).
+public struct SignalFD: Sendable {
+  public let fd: Int32
+
+  /// Blocks `signals` for this thread (call before starting other threads, so
+  /// they inherit the mask) and opens a signalfd for them.
+  public init(signals: [Int32]) throws(SystemError) {
+    let fd = signals.withUnsafeBufferPointer {
+      cshim_signalfd_block($0.baseAddress, Int32($0.count))
+    }
+    guard fd >= 0 else { throw SystemError(errno) }
+    self.fd = fd
+  }
+
+  /// The next pending signal number, or nil when none is waiting.
+  public func next() -> Int32? {
+    let signo = cshim_signalfd_next(fd)
+    return signo > 0 ? signo : nil
+  }
+
+  public func close() { FileDescriptor.close(fd) }
+}
