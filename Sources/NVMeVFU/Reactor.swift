@@ -21,6 +21,8 @@ public final class Reactor {
   /// to do when one is readable. Returning false stops the reactor.
   private var wakeups: [(fd: Int32, handler: () -> Bool)] = []
   private var running = false
+  /// Reused for every wait so an idle wakeup allocates nothing.
+  private var pollSet: [pollfd] = []
 
   public init(
     server: VFIOUserServer, device: NVMeDevice, mode: PollMode = .adaptive,
@@ -78,45 +80,53 @@ public final class Reactor {
       // Idle: sleep until the socket, a backend or a signal wakes us, or the
       // timeout comes round to look at the doorbells again.
       statistics.busyNanoseconds &+= now &- turnStart
-      waitForEvents(timeoutMicroseconds: sleepMicroseconds)
+      let socketReadable = waitForEvents(timeoutMicroseconds: sleepMicroseconds)
       turnStart = Self.now()
       sleepMicroseconds = min(sleepMicroseconds &* 2, policy.maxSleepMicroseconds)
-      turnsSinceSocketCheck = policy.socketCheckInterval  // check the socket next turn
+      // Look at the socket next turn only if it has something: an idle wakeup
+      // then costs one ppoll and one look at the doorbells.
+      if socketReadable { turnsSinceSocketCheck = policy.socketCheckInterval }
     }
     statistics.busyNanoseconds &+= Self.now() &- turnStart
   }
 
   /// Checks the wakeup descriptors without blocking (busy mode never sleeps).
   private func pollWakeups() {
-    var fds = wakeups.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-    guard !fds.isEmpty, poll(&fds, nfds_t(fds.count), 0) > 0 else { return }
-    dispatchWakeups(fds)
+    pollSet.removeAll(keepingCapacity: true)
+    for wakeup in wakeups { pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0)) }
+    guard !pollSet.isEmpty, cshim_ppoll_us(&pollSet, UInt(pollSet.count), 0) > 0 else { return }
+    dispatchWakeups()
   }
 
   /// Sleeps until a wakeup descriptor, the socket or a backend's completion
   /// eventfd is readable, or the timeout passes (negative: no timeout).
-  private func waitForEvents(timeoutMicroseconds: Int) {
-    var fds = wakeups.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+  /// Returns whether the client's socket (or the listener) is readable.
+  @discardableResult
+  private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
+    pollSet.removeAll(keepingCapacity: true)
+    for wakeup in wakeups { pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0)) }
+    let socketIndex = pollSet.count
     if let connection = server.connection {
-      fds.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
     } else if server.listener >= 0 {
-      fds.append(pollfd(fd: server.listener, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: server.listener, events: Int16(POLLIN), revents: 0))
     }
     for ns in device.controller.namespaces {
       if let fd = ns.backend.completionFD, ns.backend.inFlight > 0 {
-        fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+        pollSet.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
       }
     }
     let start = Self.now()
     statistics.sleeps &+= 1
-    _ = cshim_ppoll_us(&fds, UInt(fds.count), timeoutMicroseconds)
+    _ = cshim_ppoll_us(&pollSet, UInt(pollSet.count), timeoutMicroseconds)
     statistics.idleNanoseconds &+= Self.now() &- start
-    dispatchWakeups(fds)
+    dispatchWakeups()
+    return socketIndex < pollSet.count && pollSet[socketIndex].revents != 0
   }
 
-  private func dispatchWakeups(_ fds: [pollfd]) {
-    for (index, wakeup) in wakeups.enumerated() where index < fds.count {
-      if fds[index].revents != 0 && !wakeup.handler() { running = false }
+  private func dispatchWakeups() {
+    for (index, wakeup) in wakeups.enumerated() where index < pollSet.count {
+      if pollSet[index].revents != 0 && !wakeup.handler() { running = false }
     }
   }
 
