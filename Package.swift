@@ -8,6 +8,7 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .executable(name: "nvme-vfu-server", targets: ["nvme-vfu-server"]),
+    .executable(name: "nvme-vfu-bench", targets: ["nvme-vfu-bench"]),
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
@@ -18,6 +19,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
   ],
   targets: [
     // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
@@ -29,7 +31,7 @@ let package = Package(
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
     .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
     .target(
-      name: "VFIOUserClient", dependencies: ["VFIOUser", "CShims"], swiftSettings: strict),
+      name: "VFIOUserClient", dependencies: ["VFIOUser", "NVMe", "CShims"], swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
       name: "NVMeVFU", dependencies: ["VFIOUser", "PCI", "NVMe", "BlockIO", "CShims"],
@@ -45,11 +47,25 @@ let package = Package(
       // by hand (README), not a resource of the binary.
       exclude: ["50-nvme-vfu.json"],
       swiftSettings: strict),
+    // The benchmark: the in-process host driver against a running server.
+    .executableTarget(
+      name: "nvme-vfu-bench",
+      dependencies: [
+        "VFIOUserClient", "NVMe", "VFIOUser", "CShims",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
     .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
     .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
+    // The server in-process with the host driver: end to end over a socket.
+    .testTarget(
+      name: "NVMeVFUTests",
+      dependencies: ["NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "CShims"],
+      swiftSettings: strict),
   ]
 )

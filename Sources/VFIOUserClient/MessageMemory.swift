@@ -27,6 +27,15 @@ public final class MessageMemory {
     return bytes
   }
 
+  /// Drops the window that starts at `address` (after its DMA_UNMAP); false if none does.
+  @discardableResult
+  public func remove(address: UInt64) -> Bool {
+    guard let index = windows.firstIndex(where: { $0.address == address }) else { return false }
+    windows[index].bytes.deallocate()
+    windows.remove(at: index)
+    return true
+  }
+
   func window(_ address: UInt64, _ count: Int) throws(SystemError) -> UnsafeMutableRawBufferPointer
   {
     for window in windows where address >= window.address {

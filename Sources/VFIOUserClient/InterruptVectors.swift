@@ -1,0 +1,91 @@
+import VFIOUser
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// MSI-X vectors as eventfds, handed to the server with SET_IRQS the way a
+/// VMM wires them: the server's "interrupt" is a write to the vector's eventfd.
+public final class InterruptVectors {
+  /// VFIO_PCI_MSIX_IRQ_INDEX.
+  public static let msixIndex: UInt32 = 2
+
+  /// Our copies of the eventfds, by vector (the server holds its own).
+  /// -1 once closed.
+  public private(set) var fds: [Int32]
+  /// Signals seen per vector (eventfd reads that found the counter set).
+  public private(set) var signals: [UInt64]
+
+  /// Creates `count` eventfds and wires them as MSI-X vectors 0..<count
+  /// (the client must have negotiated: the descriptor limit matters).
+  public init(client: VFIOUserClient, count: Int) throws(SystemError) {
+    guard count > 0 else { throw .invalidArgument }
+    var fds: [Int32] = []
+    do {
+      for _ in 0..<count { fds.append(try EventFD.create(nonBlocking: true)) }
+      // A message carries at most the negotiated number of descriptors:
+      // wire them in runs of that many, as QEMU does.
+      let perMessage = max(1, Int(client.server.maxMessageFDs))
+      for start in stride(from: 0, to: count, by: perMessage) {
+        let run = Array(fds[start..<min(count, start + perMessage)])
+        try client.setIRQs(
+          IRQSet(
+            data: .eventFD, action: .trigger, index: Self.msixIndex, start: UInt32(start),
+            count: UInt32(run.count)),
+          fds: run)
+      }
+    } catch {
+      FileDescriptor.close(all: fds)
+      throw error
+    }
+    self.fds = fds
+    signals = [UInt64](repeating: 0, count: count)
+  }
+
+  deinit { close() }
+
+  /// Clears vector `vector`; true when it had been signalled.
+  @discardableResult
+  public func consume(_ vector: Int) -> Bool {
+    guard vector >= 0, vector < fds.count, fds[vector] >= 0, EventFD.drain(fds[vector]) != nil
+    else { return false }
+    signals[vector] &+= 1
+    return true
+  }
+
+  public enum Wake {
+    case vector
+    case socket
+    case timeout
+  }
+
+  /// Waits until `vector` is signalled, or `socket` (when given) is readable,
+  /// for at most `timeoutMilliseconds`. Does not clear the vector.
+  public func wait(_ vector: Int, socket: Int32? = nil, timeoutMilliseconds: Int32) -> Wake {
+    guard vector >= 0, vector < fds.count, fds[vector] >= 0 else { return .timeout }
+    var entries = (
+      pollfd(fd: fds[vector], events: Int16(POLLIN), revents: 0),
+      pollfd(fd: socket ?? -1, events: Int16(POLLIN), revents: 0)
+    )
+    let count: nfds_t = socket == nil ? 1 : 2
+    let ready = withUnsafeMutableBytes(of: &entries) { raw -> Int32 in
+      guard let base = raw.baseAddress?.assumingMemoryBound(to: pollfd.self) else { return -1 }
+      return poll(base, count, timeoutMilliseconds)
+    }
+    guard ready > 0 else { return .timeout }
+    if entries.0.revents != 0 { return .vector }
+    return entries.1.revents != 0 ? .socket : .timeout
+  }
+
+  /// Tells the server to drop every vector (SET_IRQS count 0, DATA_NONE).
+  public func unwire(client: VFIOUserClient) throws(SystemError) {
+    try client.setIRQs(
+      IRQSet(data: .none, action: .trigger, index: Self.msixIndex, start: 0, count: 0))
+  }
+
+  /// Closes our copies (the server's are its own business).
+  public func close() {
+    FileDescriptor.close(all: fds)
+    for index in fds.indices { fds[index] = -1 }
+  }
+}

@@ -1,0 +1,52 @@
+/// Number formatting without Foundation.
+enum Format {
+  /// `value` with `digits` decimals (rounded half away from zero).
+  static func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "0" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    guard scaled < 9e18 else { return "\(value)" }
+    let whole = UInt64(scaled)
+    let factor = UInt64(scale)
+    var text = "\(whole / factor)"
+    if digits > 0 {
+      let fraction = String(whole % factor)
+      text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+    }
+    return value < 0 && whole != 0 ? "-" + text : text
+  }
+
+  /// 1234567 -> "1.23M", 245300 -> "245.3k".
+  static func count(_ value: Double) -> String {
+    switch value {
+    case 1e6...: return fixed(value / 1e6, 2) + "M"
+    case 1e3...: return fixed(value / 1e3, 1) + "k"
+    default: return fixed(value, 0)
+    }
+  }
+
+  static func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }
+
+  /// Left-aligned in `width` columns.
+  static func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+  }
+
+  /// A JSON string literal.
+  static func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+}

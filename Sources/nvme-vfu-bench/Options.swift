@@ -1,0 +1,42 @@
+import ArgumentParser
+import VFIOUserClient
+
+/// The I/O pattern, named as fio names it.
+enum RWMode: String, CaseIterable, ExpressibleByArgument, Sendable {
+  case read, write, randread, randwrite, randrw
+
+  var isRandom: Bool { self == .randread || self == .randwrite || self == .randrw }
+}
+
+enum CompletionOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+  case poll, interrupt
+
+  var mode: CompletionMode { self == .poll ? .poll : .interrupt }
+}
+
+enum DataPointerOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+  case prp, sgl
+
+  var kind: DataPointerKind { self == .prp ? .prp : .sgl }
+}
+
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
+  case normal, json
+}
+
+/// Sizes as fio writes them: 4k, 128K, 1m, 1G (powers of 1024), or bytes.
+enum SizeArgument {
+  static func parse(_ text: String) -> UInt64? {
+    let lower = text.lowercased()
+    let units: [(String, UInt64)] = [
+      ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("tib", 1 << 40),
+      ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40), ("b", 1),
+    ]
+    for (suffix, scale) in units where lower.hasSuffix(suffix) {
+      guard let value = UInt64(lower.dropLast(suffix.count)) else { return nil }
+      let (product, overflow) = value.multipliedReportingOverflow(by: scale)
+      return overflow ? nil : product
+    }
+    return UInt64(lower)
+  }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import CShims
+import VFIOUserClient
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `nvme-vfu-bench perf`: a fio-like load on one namespace.
+struct PerfCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "perf",
+    abstract: "Run an I/O load and report IOPS, bandwidth, latency and client CPU.",
+    discussion: """
+      One client thread drives every queue: --iodepth commands are kept in
+      flight on each of --queues I/O queue pairs. Offsets are --bs aligned
+      within the first --size bytes of the namespace (default: all of it).
+      Latency is from just before the doorbell to the completion being seen,
+      in an HDR histogram (3 significant digits).
+
+      --output-format json prints one flat object:
+        rw, bs, iodepth, queues, completion, data_pointer, namespace,
+        size_bytes, ramp_s, runtime_s   the run as configured / measured
+        ios, reads, writes, errors      commands completed while measuring
+        iops, mib_per_s                 ios / runtime_s, bytes / 2^20 / runtime_s
+        lat_mean_us, lat_p50_us, lat_p99_us, lat_p999_us, lat_max_us
+        cpu_user_s, cpu_system_s, cpu_s  client process CPU while measuring
+        cpu_percent                     cpu_s / runtime_s * 100
+        verify, verify_errors, first_mismatch_lba (null when none)
+      Exit status: 0, or 1 on an I/O error, 2 on a verify mismatch.
+      """)
+
+  @Option(help: "The server's UNIX socket.")
+  var socket: String
+
+  @Option(help: "read, write, randread, randwrite or randrw.")
+  var rw: RWMode = .randread
+
+  @Option(help: "Percentage of reads for randrw.")
+  var rwmixread: Int = 70
+
+  @Option(help: "Block size per command (e.g. 4k, 128k).")
+  var bs: String = "4k"
+
+  @Option(help: "Commands in flight per queue.")
+  var iodepth: Int = 32
+
+  @Option(help: "I/O queue pairs.")
+  var queues: Int = 1
+
+  @Option(help: "Measured seconds.")
+  var runtime: Double = 10
+
+  @Option(help: "Seconds of load before measuring.")
+  var ramp: Double = 2
+
+  @Option(help: "Bytes of the namespace to use (default: all).")
+  var size: String?
+
+  @Flag(help: "Write a pattern encoding LBA and generation; check every read.")
+  var verify = false
+
+  @Option(help: "poll (spin on the phase tag) or interrupt (sleep on the MSI-X eventfd).")
+  var completion: CompletionOption = .poll
+
+  @Option(name: .customLong("data-pointer"), help: "prp or sgl.")
+  var dataPointer: DataPointerOption = .prp
+
+  @Option(help: "Namespace ID.")
+  var namespace: UInt32 = 1
+
+  @Option(name: .customLong("output-format"), help: "normal or json.")
+  var outputFormat: OutputFormat = .normal
+
+  @Option(help: "Pin the client thread to this CPU.")
+  var cpu: Int?
+
+  func validate() throws {
+    guard let blockSize = SizeArgument.parse(bs), blockSize > 0, blockSize <= 1 << 30 else {
+      throw ValidationError("--bs: not a size: \(bs)")
+    }
+    _ = blockSize
+    guard (1...65535).contains(iodepth) else { throw ValidationError("--iodepth must be 1-65535") }
+    guard (1...511).contains(queues) else { throw ValidationError("--queues must be 1-511") }
+    guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0-100") }
+    guard runtime > 0, runtime <= 86400, ramp >= 0, ramp <= 86400 else {
+      throw ValidationError("--runtime must be > 0 and --ramp >= 0 (seconds)")
+    }
+    if let size, SizeArgument.parse(size) == nil {
+      throw ValidationError("--size: not a size: \(size)")
+    }
+    if let cpu, cpu < 0 { throw ValidationError("--cpu must be >= 0") }
+  }
+
+  func run() throws {
+    if let cpu, cshim_pin_thread(Int32(cpu)) != 0 {
+      fail("--cpu \(cpu): \(String(cString: strerror(errno)))", code: 1)
+    }
+    let plan = PerfPlan(
+      socket: socket, rw: rw, readPercent: rwmixread,
+      blockSize: Int(SizeArgument.parse(bs) ?? 4096), iodepth: iodepth, queues: queues,
+      runtime: runtime, ramp: ramp, size: size.flatMap(SizeArgument.parse), verify: verify,
+      completion: completion.mode, dataPointer: dataPointer.kind, namespace: namespace,
+      showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal)
+    let result: PerfResult
+    do {
+      let runner = try PerfRunner(plan: plan)
+      result = try runner.run()
+    } catch {
+      fail("\(error)", code: 1)
+    }
+    switch outputFormat {
+    case .normal: print(PerfReport.text(result))
+    case .json: print(PerfReport.json(result))
+    }
+    if let mismatch = result.mismatch {
+      fail("verify: \(mismatch)", code: 2)
+    }
+    if let error = result.ioError {
+      fail("I/O error: \(error)", code: 1)
+    }
+  }
+}
+
+/// One line on stderr, then exit with `code`.
+func fail(_ message: String, code: Int32) -> Never {
+  let line = "nvme-vfu-bench: \(message)\n"
+  _ = line.withCString { write(2, $0, strlen($0)) }
+  exit(code)
+}

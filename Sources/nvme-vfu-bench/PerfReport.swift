@@ -1,0 +1,97 @@
+/// `perf` results as text or as one flat JSON object (keys documented in
+/// `PerfCommand`'s help).
+enum PerfReport {
+  struct Figures {
+    var iops: Double
+    var mibPerSecond: Double
+    var meanMicroseconds: Double
+    var p50: Double
+    var p99: Double
+    var p999: Double
+    var max: Double
+    var cpu: Double
+    var cpuPercent: Double
+  }
+
+  static func figures(_ result: PerfResult) -> Figures {
+    let seconds = max(result.seconds, 1e-9)
+    let histogram = result.histogram
+    let empty = histogram.totalCount == 0
+    func microseconds(_ percentile: Double) -> Double {
+      empty ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
+    }
+    let cpu = result.cpuUser + result.cpuSystem
+    return Figures(
+      iops: Double(result.ios) / seconds,
+      mibPerSecond: Double(result.ios) * Double(result.plan.blockSize) / 1_048_576 / seconds,
+      meanMicroseconds: empty ? 0 : histogram.mean / 1000, p50: microseconds(50),
+      p99: microseconds(99), p999: microseconds(99.9),
+      max: empty ? 0 : Double(histogram.max) / 1000, cpu: cpu, cpuPercent: cpu / seconds * 100)
+  }
+
+  static func text(_ result: PerfResult) -> String {
+    let plan = result.plan
+    let f = figures(result)
+    var lines: [String] = []
+    lines.append(
+      "\(plan.rw.rawValue): bs=\(plan.blockSize) iodepth=\(plan.iodepth) queues=\(plan.queues) "
+        + "completion=\(plan.completion.rawValue) data-pointer=\(plan.dataPointer.rawValue) "
+        + "size=\(result.sizeBytes) runtime=\(Format.fixed(result.seconds, 2))s"
+        + (plan.rw == .randrw ? " rwmixread=\(plan.readPercent)" : ""))
+    lines.append(
+      "  IOPS: \(Format.count(f.iops)) (\(Format.fixed(f.iops, 0))), bandwidth: \(Format.fixed(f.mibPerSecond, 1)) MiB/s"
+    )
+    lines.append(
+      "  ios: \(result.ios) (reads \(result.reads), writes \(result.writes)), errors \(result.errors)"
+    )
+    lines.append(
+      "  latency (us): mean \(Format.fixed(f.meanMicroseconds, 2)), p50 \(Format.fixed(f.p50, 2)), "
+        + "p99 \(Format.fixed(f.p99, 2)), p99.9 \(Format.fixed(f.p999, 2)), max \(Format.fixed(f.max, 2))"
+    )
+    lines.append(
+      "  client CPU: \(Format.fixed(f.cpu, 2)) s (user \(Format.fixed(result.cpuUser, 2)), "
+        + "sys \(Format.fixed(result.cpuSystem, 2))) = \(Format.fixed(f.cpuPercent, 1))% of one core"
+    )
+    if plan.verify {
+      lines.append("  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok"))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func json(_ result: PerfResult) -> String {
+    let plan = result.plan
+    let f = figures(result)
+    let fields: [(String, String)] = [
+      ("rw", Format.jsonString(plan.rw.rawValue)),
+      ("bs", "\(plan.blockSize)"),
+      ("iodepth", "\(plan.iodepth)"),
+      ("queues", "\(plan.queues)"),
+      ("rwmixread", "\(plan.readPercent)"),
+      ("completion", Format.jsonString(plan.completion.rawValue)),
+      ("data_pointer", Format.jsonString(plan.dataPointer.rawValue)),
+      ("namespace", "\(plan.namespace)"),
+      ("size_bytes", "\(result.sizeBytes)"),
+      ("ramp_s", Format.fixed(plan.ramp, 3)),
+      ("runtime_s", Format.fixed(result.seconds, 3)),
+      ("ios", "\(result.ios)"),
+      ("reads", "\(result.reads)"),
+      ("writes", "\(result.writes)"),
+      ("errors", "\(result.errors)"),
+      ("iops", Format.fixed(f.iops, 1)),
+      ("mib_per_s", Format.fixed(f.mibPerSecond, 2)),
+      ("lat_mean_us", Format.fixed(f.meanMicroseconds, 3)),
+      ("lat_p50_us", Format.fixed(f.p50, 3)),
+      ("lat_p99_us", Format.fixed(f.p99, 3)),
+      ("lat_p999_us", Format.fixed(f.p999, 3)),
+      ("lat_max_us", Format.fixed(f.max, 3)),
+      ("cpu_user_s", Format.fixed(result.cpuUser, 3)),
+      ("cpu_system_s", Format.fixed(result.cpuSystem, 3)),
+      ("cpu_s", Format.fixed(f.cpu, 3)),
+      ("cpu_percent", Format.fixed(f.cpuPercent, 1)),
+      ("verify", plan.verify ? "true" : "false"),
+      ("verify_errors", result.mismatch == nil ? "0" : "1"),
+      ("first_mismatch_lba", result.mismatch.map { "\($0.lba)" } ?? "null"),
+    ]
+    return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+  }
+}

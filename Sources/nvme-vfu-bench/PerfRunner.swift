@@ -1,0 +1,294 @@
+import Histogram
+import NVMe
+import VFIOUserClient
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What `perf` was asked to do, validated.
+struct PerfPlan: Sendable {
+  var socket: String
+  var rw: RWMode
+  var readPercent: Int
+  var blockSize: Int
+  var iodepth: Int
+  var queues: Int
+  var runtime: Double
+  var ramp: Double
+  var size: UInt64?
+  var verify: Bool
+  var completion: CompletionMode
+  var dataPointer: DataPointerKind
+  var namespace: UInt32
+  var showProgress: Bool
+}
+
+/// What a run measured.
+struct PerfResult {
+  var plan: PerfPlan
+  var sizeBytes: UInt64
+  var seconds: Double
+  var reads: UInt64
+  var writes: UInt64
+  var errors: UInt64
+  var histogram: Histogram<UInt64>
+  var cpuUser: Double
+  var cpuSystem: Double
+  var mismatch: VerifyMismatch?
+  var ioError: String?
+
+  var ios: UInt64 { reads &+ writes }
+}
+
+/// The closed loop: `iodepth` commands per queue, each resubmitted as soon
+/// as it completes, one thread for all queues. Everything the loop touches
+/// is allocated in `init`; a turn of the loop allocates nothing.
+final class PerfRunner {
+  static let highestLatency: UInt64 = 60_000_000_000
+
+  let plan: PerfPlan
+  let host: NVMeHost
+  let queues: [NVMeQueue]
+  let lbaSize: Int
+  let blocksPerIO: Int
+  let sizeBytes: UInt64
+  private var workload: Workload
+  private var histogram: Histogram<UInt64>
+
+  // Per command, indexed by tag = queue * iodepth + slot.
+  private let buffers: [GuestBuffer]
+  private var startTimes: [UInt64]
+  private var chunkOfTag: [UInt64]
+  private var readOfTag: [Bool]
+  private var generationOfTag: [UInt32]
+  /// Tags completed in the current reap, resubmitted right after it.
+  private var completedTags: [Int] = []
+
+  // --verify: generation last written per chunk (0 never, max unknown) and
+  // chunks with a command in flight (never two at once on one chunk).
+  private var chunkGeneration: [UInt32] = []
+  private var chunkBusy: [Bool] = []
+  private var generation: UInt32 = 0
+
+  private var measuring = false
+  private var submitting = true
+  private var reads: UInt64 = 0
+  private var writes: UInt64 = 0
+  private var errors: UInt64 = 0
+  private var completedTotal: UInt64 = 0
+  private var mismatch: VerifyMismatch?
+  private var ioError: String?
+
+  init(plan: PerfPlan) throws {
+    self.plan = plan
+    let entries = plan.iodepth + 1
+    let pages = { (bytes: Int) in (bytes + 4095) / 4096 }
+    let perQueue = pages(entries * 64) + pages(entries * 16) + (entries - 1)
+    let buffersBytes = plan.queues * plan.iodepth * pages(plan.blockSize) * 4096
+    var configuration = NVMeHost.Configuration()
+    configuration.completionMode = plan.completion
+    configuration.ramSize = (2 + 33 + plan.queues * perQueue) * 4096 + buffersBytes + (1 << 20)
+    configuration.ramName = "nvme-vfu-bench-ram"
+    host = try NVMeHost.connect(path: plan.socket, configuration: configuration)
+
+    let namespace = try host.identifyNamespace(plan.namespace)
+    guard namespace.nsze > 0, let lbaSize = namespace.blockSize else {
+      throw BenchError("namespace \(plan.namespace) is not active")
+    }
+    guard plan.blockSize % lbaSize == 0, plan.blockSize / lbaSize <= 65536 else {
+      throw BenchError("--bs \(plan.blockSize) is not a multiple of the \(lbaSize)-byte LBA")
+    }
+    if let mdts = host.controllerData?.maxTransferBytes(), plan.blockSize > mdts {
+      throw BenchError("--bs \(plan.blockSize) exceeds the controller's MDTS (\(mdts) bytes)")
+    }
+    guard entries <= host.capabilities.maxQueueEntries else {
+      throw BenchError(
+        "--iodepth \(plan.iodepth) needs \(entries)-entry queues; the controller allows \(host.capabilities.maxQueueEntries)"
+      )
+    }
+    let capacity = namespace.nsze.multipliedReportingOverflow(by: UInt64(lbaSize))
+    guard !capacity.overflow else { throw BenchError("namespace too large") }
+    sizeBytes = min(plan.size ?? capacity.partialValue, capacity.partialValue)
+    let chunks = sizeBytes / UInt64(plan.blockSize)
+    guard chunks > 0 else { throw BenchError("--size is smaller than --bs") }
+    let total = plan.queues * plan.iodepth
+    if plan.verify {
+      guard chunks > UInt64(total), chunks <= 1 << 28 else {
+        throw BenchError(
+          "--verify needs more --bs chunks than commands in flight, and at most 2^28")
+      }
+    }
+    self.lbaSize = lbaSize
+    blocksPerIO = plan.blockSize / lbaSize
+    let queues = try host.createIOQueues(count: plan.queues, entries: entries)
+    guard queues.allSatisfy({ $0.capacity >= plan.iodepth }) else {
+      throw BenchError("queues smaller than --iodepth")
+    }
+    self.queues = queues
+    var buffers: [GuestBuffer] = []
+    for _ in 0..<total { buffers.append(try host.allocate(plan.blockSize)) }
+    self.buffers = buffers
+    startTimes = [UInt64](repeating: 0, count: total)
+    chunkOfTag = [UInt64](repeating: 0, count: total)
+    readOfTag = [Bool](repeating: true, count: total)
+    generationOfTag = [UInt32](repeating: 0, count: total)
+    workload = Workload(mode: plan.rw, readPercent: plan.readPercent, chunks: chunks)
+    histogram = Histogram<UInt64>(
+      lowestDiscernibleValue: 1, highestTrackableValue: Self.highestLatency,
+      numberOfSignificantValueDigits: .three)
+    completedTags.reserveCapacity(total)
+    if plan.verify {
+      chunkGeneration = [UInt32](repeating: 0, count: Int(chunks))
+      chunkBusy = [Bool](repeating: false, count: Int(chunks))
+    }
+  }
+
+  func run() throws -> PerfResult {
+    let progress = Progress(enabled: plan.showProgress, plan: plan)
+    let pollSet = InterruptPollSet(
+      host: host, queues: queues, enabled: plan.completion == .interrupt)
+    defer { pollSet.release() }
+    for (index, queue) in queues.enumerated() {
+      for slot in 0..<plan.iodepth { try submit(tag: index * plan.iodepth + slot, on: queue) }
+      try queue.ringDoorbell()
+    }
+    let start = MonotonicClock.nanoseconds()
+    let rampEnd = start &+ UInt64(plan.ramp * 1e9)
+    var end = rampEnd &+ UInt64(plan.runtime * 1e9)
+    var measureStart = start
+    var cpuStart = CPUTime.process()
+    measuring = plan.ramp == 0
+    var now = start
+    while true {
+      var progressed = 0
+      for queue in queues {
+        if plan.completion == .interrupt { host.vectors?.consume(queue.vector) }
+        if queue.hasCompletion { progressed &+= try reapAndResubmit(queue) }
+      }
+      now = MonotonicClock.nanoseconds()
+      if !measuring && now >= rampEnd {
+        measuring = true
+        histogram.reset()
+        reads = 0
+        writes = 0
+        errors = 0
+        measureStart = now
+        end = now &+ UInt64(plan.runtime * 1e9)
+        cpuStart = CPUTime.process()
+      }
+      if measuring && now >= end { break }
+      if mismatch != nil || ioError != nil { break }
+      progress.tick(now: now, start: start, rampEnd: rampEnd, completed: completedTotal)
+      if progressed == 0 && plan.completion == .interrupt {
+        let remaining = (end &- now) / 1_000_000
+        pollSet.wait(timeoutMilliseconds: Int32(clamping: min(remaining &+ 1, 100)))
+      }
+    }
+    let cpu = CPUTime.process() - cpuStart
+    let seconds = Double(now &- measureStart) / 1e9
+    measuring = false
+    progress.finish()
+    try drain()
+    _ = try? host.resetController()
+    return PerfResult(
+      plan: plan, sizeBytes: sizeBytes, seconds: seconds, reads: reads, writes: writes,
+      errors: errors, histogram: histogram, cpuUser: cpu.user, cpuSystem: cpu.system,
+      mismatch: mismatch, ioError: ioError)
+  }
+
+  /// One reap on `queue`, then every completed tag goes out again in one
+  /// doorbell write.
+  private func reapAndResubmit(_ queue: NVMeQueue) throws -> Int {
+    completedTags.removeAll(keepingCapacity: true)
+    let now = MonotonicClock.nanoseconds()
+    let count = try queue.reap { completion in complete(completion, now: now) }
+    if submitting {
+      for tag in completedTags { try submit(tag: tag, on: queue) }
+      try queue.ringDoorbell()
+    }
+    return count
+  }
+
+  private func complete(_ completion: NVMeCompletion, now: UInt64) {
+    let tag = Int(truncatingIfNeeded: completion.tag)
+    guard tag >= 0, tag < startTimes.count else { return }
+    completedTotal &+= 1
+    let isRead = readOfTag[tag]
+    if measuring {
+      _ = histogram.record(min(now &- startTimes[tag], Self.highestLatency))
+      if isRead { reads &+= 1 } else { writes &+= 1 }
+    }
+    if !completion.isSuccess {
+      errors &+= 1
+      if ioError == nil {
+        ioError =
+          "\(isRead ? "read" : "write") of LBA \(chunkOfTag[tag] &* UInt64(blocksPerIO)): \(completion.status)"
+      }
+    }
+    if plan.verify { verifyCompletion(tag: tag, isRead: isRead, succeeded: completion.isSuccess) }
+    completedTags.append(tag)
+  }
+
+  private func verifyCompletion(tag: Int, isRead: Bool, succeeded: Bool) {
+    let chunk = Int(chunkOfTag[tag])
+    chunkBusy[chunk] = false
+    if !isRead {
+      chunkGeneration[chunk] = succeeded ? generationOfTag[tag] : UInt32.max
+      return
+    }
+    let expected = chunkGeneration[chunk]
+    guard succeeded, expected != UInt32.max, mismatch == nil,
+      let base = buffers[tag].bytes.baseAddress
+    else { return }
+    mismatch = VerifyPattern.check(
+      base, lba: UInt64(chunk) &* UInt64(blocksPerIO), blocks: blocksPerIO, blockSize: lbaSize,
+      generation: expected)
+  }
+
+  private func submit(tag: Int, on queue: NVMeQueue) throws {
+    let isRead = workload.nextIsRead()
+    var chunk = workload.nextChunk()
+    let buffer = buffers[tag]
+    if plan.verify {
+      // One command per chunk at a time, so what a read finds is defined.
+      while chunkBusy[Int(chunk)] { chunk = chunk &+ 1 == workload.chunks ? 0 : chunk &+ 1 }
+      chunkBusy[Int(chunk)] = true
+      if !isRead, let base = buffer.bytes.baseAddress {
+        generation = generation == UInt32.max - 1 ? 1 : generation &+ 1
+        generationOfTag[tag] = generation
+        VerifyPattern.fill(
+          base, lba: chunk &* UInt64(blocksPerIO), blocks: blocksPerIO, blockSize: lbaSize,
+          generation: generation)
+      }
+    }
+    chunkOfTag[tag] = chunk
+    readOfTag[tag] = isRead
+    let lba = chunk &* UInt64(blocksPerIO)
+    let command =
+      isRead
+      ? NVMeCommand.read(
+        namespace: plan.namespace, lba: lba, blocks: blocksPerIO, buffer: buffer,
+        using: plan.dataPointer)
+      : NVMeCommand.write(
+        namespace: plan.namespace, lba: lba, blocks: blocksPerIO, buffer: buffer,
+        using: plan.dataPointer)
+    startTimes[tag] = MonotonicClock.nanoseconds()
+    try queue.submit(command, tag: UInt64(tag), ring: false)
+  }
+
+  /// Lets every outstanding command finish (not measured, not resubmitted).
+  private func drain() throws {
+    submitting = false
+    for queue in queues where queue.outstanding > 0 {
+      try queue.process(minimum: queue.outstanding, timeoutMilliseconds: 10_000) { completion in
+        complete(completion, now: MonotonicClock.nanoseconds())
+      }
+    }
+  }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}

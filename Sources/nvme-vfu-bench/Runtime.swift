@@ -1,0 +1,92 @@
+import CShims
+import VFIOUserClient
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Process CPU time (getrusage RUSAGE_SELF), in seconds.
+struct CPUTime {
+  var user: Double
+  var system: Double
+
+  static func process() -> CPUTime {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return CPUTime(user: 0, system: 0) }
+    return CPUTime(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
+  }
+
+  static func - (a: CPUTime, b: CPUTime) -> CPUTime {
+    CPUTime(user: a.user - b.user, system: a.system - b.system)
+  }
+
+  private static func seconds(_ value: timeval) -> Double {
+    Double(value.tv_sec) + Double(value.tv_usec) / 1e6
+  }
+}
+
+/// In interrupt mode, the loop sleeps on every queue's vector at once.
+struct InterruptPollSet {
+  private let entries: UnsafeMutablePointer<pollfd>
+  private let count: Int
+
+  init(host: NVMeHost, queues: [NVMeQueue], enabled: Bool) {
+    let fds = enabled ? queues.compactMap { queue in host.vectors?.fds[queue.vector] } : []
+    count = fds.count
+    entries = UnsafeMutablePointer<pollfd>.allocate(capacity: max(1, fds.count))
+    for (index, fd) in fds.enumerated() {
+      entries[index] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    }
+  }
+
+  func wait(timeoutMilliseconds: Int32) {
+    guard count > 0 else { return }
+    _ = poll(entries, nfds_t(count), timeoutMilliseconds)
+  }
+
+  func release() { entries.deallocate() }
+}
+
+/// The live line on a terminal, once a second.
+final class Progress {
+  private let enabled: Bool
+  private let plan: PerfPlan
+  private var nextTick: UInt64 = 0
+  private var lastCompleted: UInt64 = 0
+  private var lastTime: UInt64 = 0
+
+  init(enabled: Bool, plan: PerfPlan) {
+    self.enabled = enabled
+    self.plan = plan
+  }
+
+  func tick(now: UInt64, start: UInt64, rampEnd: UInt64, completed: UInt64) {
+    guard enabled, now >= nextTick else { return }
+    if nextTick == 0 {
+      nextTick = now &+ 1_000_000_000
+      lastTime = now
+      lastCompleted = completed
+      return
+    }
+    nextTick = now &+ 1_000_000_000
+    let interval = Double(now &- lastTime) / 1e9
+    let iops = Double(completed &- lastCompleted) / max(interval, 1e-9)
+    lastTime = now
+    lastCompleted = completed
+    let phase: String
+    if now < rampEnd {
+      phase = "ramp \(Int(Double(now &- start) / 1e9))/\(Int(plan.ramp))s"
+    } else {
+      phase = "run \(Int(Double(now &- rampEnd) / 1e9))/\(Int(plan.runtime))s"
+    }
+    let mib = iops * Double(plan.blockSize) / 1_048_576
+    let line = "\r\u{1B}[K[\(phase)] \(Format.count(iops)) IOPS, \(Format.fixed(mib, 1)) MiB/s"
+    _ = line.withCString { write(1, $0, strlen($0)) }
+  }
+
+  func finish() {
+    guard enabled else { return }
+    let clear = "\r\u{1B}[K"
+    _ = clear.withCString { write(1, $0, strlen($0)) }
+  }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `nvme-vfu-bench`: drives a running nvme-vfu-server with the in-process
+/// host driver (`VFIOUserClient.NVMeHost`), the way fio drives a disk.
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "nvme-vfu-bench",
+    abstract: "Benchmark and inspect an nvme-vfu-server over its vfio-user socket.",
+    subcommands: [PerfCommand.self, IdentifyCommand.self])
+}
+
+BenchCommand.main()
