@@ -82,7 +82,10 @@ public final class Reactor {
       statistics.busyNanoseconds &+= now &- turnStart
       let socketReadable = waitForEvents(timeoutMicroseconds: sleepMicroseconds)
       turnStart = Self.now()
-      sleepMicroseconds = min(sleepMicroseconds &* 2, policy.maxSleepMicroseconds)
+      let cap =
+        turnStart &- lastWork >= policy.deepIdleNanoseconds
+        ? policy.deepSleepMicroseconds : policy.maxSleepMicroseconds
+      sleepMicroseconds = min(sleepMicroseconds &* 2, cap)
       // Look at the socket next turn only if it has something: an idle wakeup
       // then costs one ppoll and one look at the doorbells.
       if socketReadable { turnsSinceSocketCheck = policy.socketCheckInterval }
