@@ -16,8 +16,13 @@
 #   --append ARGS    extra kernel command line; NAME=value words become environment
 #                    variables of the guest's /init and so of the test
 #   --timeout SECS   kill QEMU after SECS seconds (default 600); exit status 124
-#   --mem SIZE       guest RAM (default 1G); always a shared memfd, so that a vfio-user
-#                    server can map it
+#   --mem SIZE       guest RAM (default 1G); a shared memfd, so that a vfio-user server
+#                    can map it (unless --no-share-mem)
+#   --no-share-mem   plain, unshared guest RAM: QEMU passes no fds with DMA_MAP and the
+#                    vfio-user server must reach guest memory by DMA_READ/DMA_WRITE
+#   --reboot         let a guest reboot restart the machine in the same QEMU (default:
+#                    QEMU exits when the guest reboots); the test then runs again (and
+#                    a guest panic reboots too, until --timeout)
 #   --smp N          vCPUs (default 2)
 #   --kvm            use KVM instead of TCG (default: TCG, multi-threaded). A paravirtual
 #                    KVM (PVM, found on some cloud VMs) cannot run stock kernels.
@@ -39,7 +44,7 @@ log() { printf '[run-guest] %s\n' "$*" >&2; }
 die() { printf '[run-guest] ERROR: %s\n' "$*" >&2; exit 2; }
 
 CACHE=${NVME_VFU_CACHE:-/var/cache/nvme-vfu}
-TEST_SCRIPT= TEST_DIR= APPEND= TIMEOUT=600 MEM=1G SMP=2 ACCEL=tcg LOG=
+TEST_SCRIPT= TEST_DIR= APPEND= TIMEOUT=600 MEM=1G SMP=2 ACCEL=tcg LOG= SHARE_MEM=1 REBOOT=0
 DEVICES=() SHARES=() EXTRA=()
 need() { [ "$2" -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -54,6 +59,8 @@ while [ $# -gt 0 ]; do
         --mem)      need "$1" $#; MEM=$2; shift 2 ;;
         --smp)      need "$1" $#; SMP=$2; shift 2 ;;
         --kvm)      ACCEL=kvm; shift ;;
+        --no-share-mem) SHARE_MEM=0; shift ;;
+        --reboot)   REBOOT=1; shift ;;
         --log)      need "$1" $#; LOG=$2; shift 2 ;;
         --)         shift; EXTRA=("$@"); break ;;
         -h|--help)  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -107,11 +114,15 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none
       # below for the exit marker). signal=on: Ctrl-C on a terminal still stops QEMU.
       -chardev "stdio,id=console,signal=on,logfile=$IN_ROOT_RUN/console.log" -serial chardev:console
       "${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM"
-      # Guest RAM as a shared memfd: the vfio-user client passes its fds to the server.
-      -machine q35,memory-backend=mem -object "memory-backend-memfd,id=mem,size=$MEM,share=on"
       -kernel "$IN_ROOT_RUN/vmlinuz" -initrd "$IN_ROOT_RUN/initrd.img"
-      -append "console=ttyS0 panic=-1 quiet${APPEND}"
-      -no-reboot)
+      -append "console=ttyS0 panic=-1 quiet${APPEND}")
+if [ "$SHARE_MEM" = 1 ]; then
+    # Guest RAM as a shared memfd: the vfio-user client passes its fds to the server.
+    QEMU+=(-machine q35,memory-backend=mem -object "memory-backend-memfd,id=mem,size=$MEM,share=on")
+else
+    QEMU+=(-machine q35)
+fi
+[ "$REBOOT" = 1 ] || QEMU+=(-no-reboot)
 for dev in "${DEVICES[@]}"; do QEMU+=(-device "$dev"); done
 QEMU+=("${EXTRA[@]}")
 
@@ -139,7 +150,7 @@ ns_boot() {
 TIMEOUT_ARGS=(-k 10)
 [ -t 0 ] && TIMEOUT_ARGS+=(--foreground)
 
-log "booting $(cat "$GUEST/kernel-version" 2>/dev/null) (accel $ACCEL, smp $SMP, mem $MEM, timeout ${TIMEOUT}s)"
+log "booting $(cat "$GUEST/kernel-version" 2>/dev/null) (accel $ACCEL, smp $SMP, mem $MEM$([ "$SHARE_MEM" = 1 ] || echo " unshared"), timeout ${TIMEOUT}s)"
 t0=$(date +%s)
 # QEMU runs as a background job so that a signal to this script (a test harness giving
 # up, Ctrl-C) is handled at once: the trap passes it to `timeout`, which passes it to
