@@ -15,8 +15,10 @@ extension NVMeVFUTests {
     try roundTrips(host, queues: queues, depth: 8, rounds: 40)
     let vectors = try #require(host.vectors)
     for queue in queues {
-      #expect(queue.interruptWakeups > 0, "queue \(queue.id) woke on its vector")
-      #expect(vectors.signals[queue.vector] > 0)
+      // The host only waits on a vector when no completion is already there,
+      // so count a signal it never had to read as well (timing-independent).
+      _ = vectors.consume(queue.vector)
+      #expect(vectors.signals[queue.vector] > 0, "queue \(queue.id)'s vector fired")
       #expect(queue.vector == Int(queue.id), "one vector per queue")
     }
   }
