@@ -69,35 +69,35 @@ extension NVMeController {
     let lbaf = Int(cdw10 & 0xF) | Int((cdw10 >> 12) & 0x3) << 4
     let protection = cdw10 >> 5 & 0x7
     let secureErase = cdw10 >> 9 & 0x7
-    let targets: [Namespace]
+    let targets: [Int]
     if sqe.namespaceIdentifier == 0xFFFF_FFFF {
-      targets = namespaces
-    } else if let ns = namespace(sqe.namespaceIdentifier) {
-      targets = [ns]
+      targets = Array(namespaces.indices)
+    } else if let index = namespaceIndex(sqe.namespaceIdentifier) {
+      targets = [index]
     } else {
       throw .invalidNamespaceOrFormat
     }
     guard secureErase <= 1 else { throw .invalidField }
     // No format carries metadata, so MSET has nothing to choose; PI needs metadata.
     guard protection == 0 else { throw .invalidFormat }
-    for ns in targets {
-      guard !ns.isReadOnly else { throw .namespaceWriteProtected }
-      guard lbaf < ns.lbaFormats.count, let size = ns.lbaFormats[lbaf].blockSize,
-        ns.backend.size % UInt64(size) == 0
-      else { throw .invalidFormat }
+    // All or nothing: every target is checked before any is changed.
+    for index in targets {
+      guard !namespaces[index].isReadOnly else { throw .namespaceWriteProtected }
+      guard namespaces[index].supportsFormat(lbaf) else { throw .invalidFormat }
     }
-    for ns in targets {
-      _ = ns.reformat(to: lbaf)
-      changedNamespaces.note(ns.id)
+    for index in targets {
+      _ = namespaces[index].reformat(to: lbaf)
+      changedNamespaces.note(namespaces[index].id)
     }
     if secureErase == 1 {
       let slot = inFlight.allocate()
       inFlight[slot] = IOContext(
         submissionQueueID: 0, commandID: sqe.commandIdentifier,
         namespaceID: sqe.namespaceIdentifier, kind: .deallocate, pendingParts: targets.count)
-      for ns in targets {
+      for index in targets {
         enqueue(
-          .discard, namespace: ns, offset: 0, length: ns.backend.size, slot: slot)
+          .discard, namespaceIndex: index, offset: 0, length: namespaces[index].backend.size,
+          slot: slot)
       }
       raise(.namespaceAttributeChanged)
       return nil

@@ -35,8 +35,8 @@ extension NVMeController {
   }
 
   private func lookup(_ nsid: UInt32) throws(NVMeStatus) -> (index: Int, namespace: Namespace) {
-    for (index, ns) in namespaces.enumerated() where ns.id == nsid { return (index, ns) }
-    throw .invalidNamespaceOrFormat
+    guard let index = namespaceIndex(nsid) else { throw .invalidNamespaceOrFormat }
+    return (index, namespaces[index])
   }
 
   /// Read, Write, Compare, Verify: SLBA in CDW10-11, NLB (0-based) in CDW12.
@@ -222,14 +222,6 @@ extension NVMeController {
       forceUnitAccess: forceUnitAccess, tag: UInt64(slot))
     namespaces[namespaceIndex].backend.enqueue(request)
     markBackendForSubmit(namespaceIndex)
-  }
-
-  func enqueue(
-    _ operation: BlockOperation, namespace ns: Namespace, offset: UInt64, length: UInt64,
-    slot: Int
-  ) {
-    guard let index = namespaces.firstIndex(where: { $0 === ns }) else { return }
-    enqueue(operation, namespaceIndex: index, offset: offset, length: length, slot: slot)
   }
 
   /// One backend request finished; the command completes with its last part.

@@ -251,12 +251,13 @@ extension NVMeController {
   /// may point into it, and forget cached ring translations.
   public func memoryWillChange() {
     drainBackends()
-    for qid in activeSubmissionIDs { submissionQueues[qid]?.ring.invalidate() }
-    for qid in activeCompletionIDs { completionQueues[qid]?.ring.invalidate() }
+    forgetRingTranslations()
   }
 
   /// Mappings were added: rings that were not translatable may be now.
-  public func memoryDidChange() {
+  public func memoryDidChange() { forgetRingTranslations() }
+
+  private func forgetRingTranslations() {
     for qid in activeSubmissionIDs { submissionQueues[qid]?.ring.invalidate() }
     for qid in activeCompletionIDs { completionQueues[qid]?.ring.invalidate() }
   }

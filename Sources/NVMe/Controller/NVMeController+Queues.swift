@@ -19,8 +19,8 @@ extension NVMeController {
     guard entries >= 2, entries <= capabilities.maxQueueEntries else { throw .invalidQueueSize }
     guard contiguous else { throw .invalidField }  // CAP.CQR = 1
     guard Int(vector) < settings.interruptVectors else { throw .invalidInterruptVector }
-    try checkQueueBase(sqe.prp1, entries: entries, entrySize: 16)
     let ring = QueueRing(baseAddress: sqe.prp1, entrySize: 16, entries: entries, writable: true)
+    try checkPlacement(ring)
     let cq = CompletionQueue(
       id: UInt16(qid), vector: vector, interruptsEnabled: interruptsEnabled, ring: ring)
     doorbells.store(DoorbellPage.completionHead(qid), 0)
@@ -43,8 +43,8 @@ extension NVMeController {
     else { throw .invalidQueueIdentifier }
     guard entries >= 2, entries <= capabilities.maxQueueEntries else { throw .invalidQueueSize }
     guard contiguous else { throw .invalidField }
-    try checkQueueBase(sqe.prp1, entries: entries, entrySize: 64)
     let ring = QueueRing(baseAddress: sqe.prp1, entrySize: 64, entries: entries, writable: false)
+    try checkPlacement(ring)
     let sq = SubmissionQueue(id: UInt16(qid), completionQueueID: UInt16(cqid), ring: ring)
     cq.submissionQueueCount &+= 1
     doorbells.store(DoorbellPage.submissionTail(qid), 0)
@@ -54,11 +54,9 @@ extension NVMeController {
 
   /// The base must be page aligned (the low bits of PRP1 are an offset that
   /// must be zero here) and the ring must not wrap the address space.
-  private func checkQueueBase(_ base: UInt64, entries: Int, entrySize: Int) throws(NVMeStatus) {
-    guard base & UInt64(cc.pageSize &- 1) == 0 else { throw .prpOffsetInvalid }
-    guard !base.addingReportingOverflow(UInt64(entries &* entrySize)).overflow else {
-      throw .invalidField
-    }
+  private func checkPlacement(_ ring: QueueRing) throws(NVMeStatus) {
+    guard ring.baseAddress & UInt64(cc.pageSize &- 1) == 0 else { throw .prpOffsetInvalid }
+    guard ring.isAddressable else { throw .invalidField }
   }
 
   /// Delete I/O Submission Queue: its in-flight commands finish first (their

@@ -123,14 +123,14 @@ public final class NVMeController {
   /// Commands handed to a backend and not yet completed.
   public var commandsInFlight: Int { inFlight.active }
 
-  func namespace(_ nsid: UInt32) -> Namespace? {
-    // Few namespaces: a linear scan beats hashing here.
-    for ns in namespaces where ns.id == nsid { return ns }
-    return nil
-  }
-
+  /// Position of NSID `nsid` in `namespaces`. Few namespaces: a linear scan
+  /// beats hashing here.
   func namespaceIndex(_ nsid: UInt32) -> Int? {
     namespaces.firstIndex { $0.id == nsid }
+  }
+
+  func namespace(_ nsid: UInt32) -> Namespace? {
+    namespaceIndex(nsid).map { namespaces[$0] }
   }
 
   /// Stops the controller until the host resets it: CSTS.CFS.

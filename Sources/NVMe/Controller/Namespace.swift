@@ -48,12 +48,17 @@ public final class Namespace {
     (slba << UInt64(blockShift), count << UInt64(blockShift))
   }
 
-  /// Switches to format `index`; false when the capacity is not a multiple of
-  /// that format's block size or the index is unknown.
+  /// Whether format `index` is offered and its block size divides the capacity.
+  func supportsFormat(_ index: Int) -> Bool {
+    guard index >= 0, index < lbaFormats.count, let size = lbaFormats[index].blockSize else {
+      return false
+    }
+    return backend.size % UInt64(size) == 0
+  }
+
+  /// Switches to format `index`; false (and no change) unless `supportsFormat`.
   func reformat(to index: Int) -> Bool {
-    guard index >= 0, index < lbaFormats.count, let size = lbaFormats[index].blockSize,
-      backend.size % UInt64(size) == 0
-    else { return false }
+    guard supportsFormat(index) else { return false }
     formatIndex = index
     return true
   }
