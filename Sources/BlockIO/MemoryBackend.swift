@@ -8,12 +8,10 @@ public final class MemoryBackend: BlockBackend {
   public let size: UInt64
   public let isReadOnly: Bool
   public var completionFD: Int32? { nil }
-  public var inFlight: Int { pending.count }
+  public var inFlight: Int { completions.count }
   public private(set) var statistics = BlockStatistics()
   private let storage: UnsafeMutableRawBufferPointer
-  private var pending: [BlockCompletion] = []
-  /// Swapped with `pending` on each reap so neither array reallocates.
-  private var delivering: [BlockCompletion] = []
+  private let completions = ImmediateCompletions()
   private var closed = false
 
   /// `size` bytes of zeroes. Fails (nil) when the memory cannot be had.
@@ -24,8 +22,6 @@ public final class MemoryBackend: BlockBackend {
     self.size = size
     self.isReadOnly = readOnly
     storage = UnsafeMutableRawBufferPointer(start: base, count: Int(size))
-    pending.reserveCapacity(1024)
-    delivering.reserveCapacity(1024)
   }
 
   deinit { free(storage.baseAddress) }
@@ -37,7 +33,7 @@ public final class MemoryBackend: BlockBackend {
     statistics.submitted &+= 1
     let errno = perform(request)
     if errno != 0 { statistics.failed &+= 1 }
-    pending.append(BlockCompletion(tag: request.tag, errno: errno))
+    completions.append(BlockCompletion(tag: request.tag, errno: errno))
   }
 
   private func perform(_ request: BlockRequest) -> Int32 {
@@ -83,14 +79,8 @@ public final class MemoryBackend: BlockBackend {
 
   @discardableResult
   public func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
-    let count = pending.count
-    guard count > 0 else { return 0 }
-    swap(&pending, &delivering)
-    for completion in delivering {
-      statistics.completed &+= 1
-      deliver(completion)
-    }
-    delivering.removeAll(keepingCapacity: true)
+    let count = completions.deliver(deliver)
+    statistics.completed &+= UInt64(count)
     return count
   }
 
@@ -99,6 +89,6 @@ public final class MemoryBackend: BlockBackend {
   public func close() {
     guard !closed else { return }
     closed = true
-    pending.removeAll()
+    completions.removeAll()
   }
 }

@@ -9,25 +9,21 @@ public final class NullBackend: BlockBackend {
   public let size: UInt64
   public let isReadOnly: Bool
   public var completionFD: Int32? { nil }
-  public var inFlight: Int { pending.count }
+  public var inFlight: Int { completions.count }
   public private(set) var statistics = BlockStatistics()
-  private var pending: [BlockCompletion] = []
-  /// Swapped with `pending` on each reap so neither array reallocates.
-  private var delivering: [BlockCompletion] = []
+  private let completions = ImmediateCompletions()
   private var closed = false
 
   public init(size: UInt64, readOnly: Bool = false) {
     self.size = size
     self.isReadOnly = readOnly
-    pending.reserveCapacity(1024)
-    delivering.reserveCapacity(1024)
   }
 
   public func enqueue(_ request: BlockRequest) {
     statistics.submitted &+= 1
     let errno = perform(request)
     if errno != 0 { statistics.failed &+= 1 }
-    pending.append(BlockCompletion(tag: request.tag, errno: errno))
+    completions.append(BlockCompletion(tag: request.tag, errno: errno))
   }
 
   private func perform(_ request: BlockRequest) -> Int32 {
@@ -63,14 +59,8 @@ public final class NullBackend: BlockBackend {
 
   @discardableResult
   public func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
-    let count = pending.count
-    guard count > 0 else { return 0 }
-    swap(&pending, &delivering)
-    for index in 0..<count {
-      statistics.completed &+= 1
-      deliver(delivering[index])
-    }
-    delivering.removeAll(keepingCapacity: true)
+    let count = completions.deliver(deliver)
+    statistics.completed &+= UInt64(count)
     return count
   }
 
@@ -79,6 +69,6 @@ public final class NullBackend: BlockBackend {
   public func close() {
     guard !closed else { return }
     closed = true
-    pending.removeAll()
+    completions.removeAll()
   }
 }
