@@ -8,7 +8,7 @@ import VFIOUser
 public final class VFIOUserClient {
   public let connection: Connection
   public private(set) var server = Capabilities()
-  public var dmaLayout: DMAMessageLayout = .qemu
+  public var dmaLayout: DMAMessageLayout = .spec
   public var replyTimeoutMilliseconds: Int32 = 10_000
   /// Client memory the server reaches by messages (registered with DMA_MAP without fd).
   public let messageMemory = MessageMemory()

@@ -243,6 +243,25 @@ def bench_perf(args, server, workload):
     }
 
 
+def prefill(args, server):
+    """Writes the whole namespace once, sequentially. mem:SIZE starts as
+    calloc'd memory, whose untouched pages all read from the kernel's one
+    shared zero page (always in cache): reads before any write would not
+    measure memory at all."""
+    runtime = 1
+    while True:
+        argv = [os.path.join(args.bin, "nvme-vfu-bench"), "perf", "--socket", server.socket,
+                "--rw", "write", "--bs", "128k", "--iodepth", "8", "--runtime", str(runtime),
+                "--ramp", "0", "--cpu", str(args.client_cpu), "--output-format", "json"]
+        out, err, code, _ = run_child(argv, runtime + 120)
+        if code != 0:
+            raise RuntimeError(f"prefill: nvme-vfu-bench exit {code}: {err.strip()}")
+        written = json.loads(out.strip().splitlines()[-1])["ios"] * (128 << 10)
+        if written >= args.size_bytes or runtime >= 64:
+            return written
+        runtime *= 2
+
+
 def fio_run(args, workload):
     with tempfile.NamedTemporaryFile(suffix=".json") as output:
         argv = ["taskset", "-c", str(args.client_cpu), "fio", "--name=bench",
@@ -330,7 +349,7 @@ def table(results, repeats):
             lines.append(
                 f"{name:<18} {config:<9} {fmt(m['iops'], 'iops'):>8} {fmt(m['mib_per_s'], 'mib'):>7} "
                 f"{fmt(m['lat_p50_us'], 'us'):>7} {fmt(m['lat_p99_us'], 'us'):>7} "
-                f"{fmt(m['server_cpu_s_per_mio'], 'cpu'):>14} {ratio:>5}")
+                f"{fmt(m['server_cpu_s_per_mio'], 'cpu'):>14} {ratio:>5}".rstrip())
     kept = [r for w in WORKLOADS for c, _ in CONFIGS for r in results[w["name"]][c]["runs"]]
     disturbed = sum(1 for r in kept if r.get("disturbed"))
     lines.append(f"median of {repeats}; b/a = vfu-file IOPS / fio-file IOPS; srv CPU = server "
@@ -477,6 +496,14 @@ def main():
                 try:
                     if config != "fio-file":
                         server = Server(args, backings[config], "busy", workdir, config)
+                    if config == "vfu-mem":
+                        try:
+                            written = prefill(args, server)
+                            log(f"   vfu-mem: wrote {written / 2**30:.1f} GiB sequentially first "
+                                "(untouched calloc memory reads from the zero page)")
+                        except (RuntimeError, ValueError, KeyError) as error:
+                            failures.append(f"repeat {repeat + 1} vfu-mem prefill: {error}")
+                            log(f"   vfu-mem prefill FAILED: {error}")
                     for workload in WORKLOADS:
                         done += 1
                         label = f"[{done}/{total}] repeat {repeat + 1} {config:<8} {workload['name']}"
@@ -554,6 +581,8 @@ def main():
                      "server_poll": "busy (throughput runs), adaptive (idle)",
                      "queues": 1, "completion": "poll", "quick": bool(args.quick),
                      "configs": args.configs, "idle_measured": not args.no_idle,
+                     "mem_prefilled": "each vfu-mem server: the whole namespace written "
+                                      "sequentially (128k) before its workloads",
                      "wait_quiet_s": args.wait_quiet, "retries": args.retries,
                      "disturbed_threshold_cores": DISTURBED_CORES},
         "machine": machine,

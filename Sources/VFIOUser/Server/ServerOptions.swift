@@ -4,7 +4,7 @@ public struct ServerOptions: Sendable {
   /// Defaults pass QEMU's checks: <= 16 fds, <= 64 MiB transfers, <= 65535 maps.
   public var capabilities: Capabilities
   /// DMA_READ/DMA_WRITE layout for fd-less memory; QEMU's by default (see DMAMessageLayout).
-  public var dmaLayout: DMAMessageLayout = .qemu
+  public var dmaLayout: DMAMessageLayout = .spec
   /// How long to wait for the client's reply to a DMA_READ/DMA_WRITE.
   public var replyTimeoutMilliseconds: Int32 = 5000
   /// How deep DMA-by-message waits may nest while serving the client's own requests.

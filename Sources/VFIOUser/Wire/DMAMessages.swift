@@ -74,9 +74,10 @@ public struct DMAUnmapRequest: Equatable, Sendable, WireCodable {
 
 /// VFIO_USER_DMA_READ / VFIO_USER_DMA_WRITE (server -> client).
 ///
-/// The spec puts a 64-bit count and the data at payload offset 16. QEMU (10.1 .. 11.x)
-/// implements a 32-bit count with the data at offset 12 and 4 pad bytes after it
-/// (`VFIOUserDMARW` in hw/vfio-user/pci.c). Both are spoken; a server picks one.
+/// The spec puts a 64-bit count and the data at payload offset 16, and QEMU 11.1 does
+/// the same (seen on the wire: its DMA_READ replies carry a 64-bit count). Earlier
+/// revisions of QEMU's patch series used a 32-bit count with the data at offset 12 and
+/// 4 pad bytes after it; `.qemu` speaks that, for peers built from those revisions.
 public enum DMAMessageLayout: String, Sendable, CaseIterable {
   case spec
   case qemu
