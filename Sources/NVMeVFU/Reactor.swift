@@ -43,15 +43,21 @@ public final class Reactor {
   public func stop() { running = false }
 
   /// Serves until a wakeup handler says stop.
+  ///
+  /// A turn that finds work does not read the clock (clock_gettime was ~5%
+  /// of a busy reactor's samples): only idle turns do, and the first idle
+  /// turn after work stands for "the last work" in the spin timeout (one
+  /// turn later than the work itself, well under the 200 us spin). Busy mode
+  /// never needs the time at all.
   public func run() {
     running = true
     var turnsSinceSocketCheck = 0
     var lastWork = Self.now()
+    var workSinceClock = false
     var sleepMicroseconds = policy.minSleepMicroseconds
     var turnStart = lastWork
     while running {
       statistics.turns &+= 1
-      var work = 0
       if server.connection == nil {
         // Nothing to poll without a client: wait for one (or a signal).
         statistics.busyNanoseconds &+= Self.now() &- turnStart
@@ -59,6 +65,7 @@ public final class Reactor {
         turnStart = Self.now()
         server.acceptPending()
         lastWork = turnStart
+        workSinceClock = false
         continue
       }
       turnsSinceSocketCheck &+= 1
@@ -66,17 +73,21 @@ public final class Reactor {
         turnsSinceSocketCheck = 0
         server.serviceConnection()
       }
-      work &+= device.controller.poll()
-      let now = Self.now()
-      if work > 0 {
-        lastWork = now
+      if device.controller.poll() > 0 {
+        workSinceClock = true
         sleepMicroseconds = policy.minSleepMicroseconds
         continue
       }
-      guard mode == .adaptive, now &- lastWork >= policy.spinNanoseconds else {
-        if mode == .busy, turnsSinceSocketCheck == 0 { pollWakeups() }
+      guard mode == .adaptive else {
+        if turnsSinceSocketCheck == 0 { pollWakeups() }
         continue
       }
+      let now = Self.now()
+      if workSinceClock {
+        workSinceClock = false
+        lastWork = now
+      }
+      guard now &- lastWork >= policy.spinNanoseconds else { continue }
       // Idle: sleep until the socket, a backend or a signal wakes us, or the
       // timeout comes round to look at the doorbells again.
       statistics.busyNanoseconds &+= now &- turnStart

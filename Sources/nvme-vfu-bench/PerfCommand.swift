@@ -27,6 +27,9 @@ struct PerfCommand: ParsableCommand {
         cpu_user_s, cpu_system_s, cpu_s  client process CPU while measuring
         cpu_percent                     cpu_s / runtime_s * 100
         verify, verify_errors, first_mismatch_lba (null when none)
+        server_cpu_s, server_cpu_s_per_mio  with --server-pid: the server's
+                                        utime + stime over the measured window,
+                                        and per million I/Os (else null)
       Exit status: 0, or 1 on an I/O error, 2 on a verify mismatch.
       """)
 
@@ -75,6 +78,11 @@ struct PerfCommand: ParsableCommand {
   @Option(help: "Pin the client thread to this CPU.")
   var cpu: Int?
 
+  @Option(
+    name: .customLong("server-pid"),
+    help: "The server's PID: report its CPU time over the measured window.")
+  var serverPID: Int32?
+
   func validate() throws {
     guard let blockSize = SizeArgument.parse(bs), blockSize > 0, blockSize <= 1 << 30 else {
       throw ValidationError("--bs: not a size: \(bs)")
@@ -101,7 +109,7 @@ struct PerfCommand: ParsableCommand {
       blockSize: Int(SizeArgument.parse(bs) ?? 4096), iodepth: iodepth, queues: queues,
       runtime: runtime, ramp: ramp, size: size.flatMap(SizeArgument.parse), verify: verify,
       completion: completion.mode, dataPointer: dataPointer.kind, namespace: namespace,
-      showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal)
+      showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal, serverPID: serverPID)
     let result: PerfResult
     do {
       let runner = try PerfRunner(plan: plan)

@@ -52,10 +52,21 @@ enum PerfReport {
       "  client CPU: \(Format.fixed(f.cpu, 2)) s (user \(Format.fixed(result.cpuUser, 2)), "
         + "sys \(Format.fixed(result.cpuSystem, 2))) = \(Format.fixed(f.cpuPercent, 1))% of one core"
     )
+    if let serverCPU = result.serverCPU {
+      lines.append(
+        "  server CPU: \(Format.fixed(serverCPU, 2)) s = \(Format.fixed(serverCPU / max(result.seconds, 1e-9) * 100, 1))% of one core, "
+          + "\(Format.fixed(serverCPUPerMillion(result) ?? 0, 3)) s per million I/Os")
+    }
     if plan.verify {
       lines.append("  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok"))
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// Server CPU seconds per million I/Os, when measured and any I/O completed.
+  static func serverCPUPerMillion(_ result: PerfResult) -> Double? {
+    guard let cpu = result.serverCPU, result.ios > 0 else { return nil }
+    return cpu / Double(result.ios) * 1e6
   }
 
   static func json(_ result: PerfResult) -> String {
@@ -91,6 +102,8 @@ enum PerfReport {
       ("verify", plan.verify ? "true" : "false"),
       ("verify_errors", result.mismatch == nil ? "0" : "1"),
       ("first_mismatch_lba", result.mismatch.map { "\($0.lba)" } ?? "null"),
+      ("server_cpu_s", result.serverCPU.map { Format.fixed($0, 3) } ?? "null"),
+      ("server_cpu_s_per_mio", serverCPUPerMillion(result).map { Format.fixed($0, 4) } ?? "null"),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
   }

@@ -22,6 +22,9 @@ struct PerfPlan: Sendable {
   var dataPointer: DataPointerKind
   var namespace: UInt32
   var showProgress: Bool
+  /// The server's PID: its CPU time is sampled at the start and end of the
+  /// measured window (/proc/PID/stat).
+  var serverPID: Int32? = nil
 }
 
 /// What a run measured.
@@ -37,6 +40,8 @@ struct PerfResult {
   var cpuSystem: Double
   var mismatch: VerifyMismatch?
   var ioError: String?
+  /// The server's CPU seconds over the measured window (with `serverPID`).
+  var serverCPU: Double? = nil
 
   var ios: UInt64 { reads &+ writes }
 }
@@ -158,6 +163,7 @@ final class PerfRunner {
     var end = rampEnd &+ UInt64(plan.runtime * 1e9)
     var measureStart = start
     var cpuStart = CPUTime.process()
+    var serverCPUStart = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
     measuring = plan.ramp == 0
     var now = start
     while true {
@@ -176,6 +182,7 @@ final class PerfRunner {
         measureStart = now
         end = now &+ UInt64(plan.runtime * 1e9)
         cpuStart = CPUTime.process()
+        serverCPUStart = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
       }
       if measuring && now >= end { break }
       if mismatch != nil || ioError != nil { break }
@@ -186,6 +193,7 @@ final class PerfRunner {
       }
     }
     let cpu = CPUTime.process() - cpuStart
+    let serverCPUEnd = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
     let seconds = Double(now &- measureStart) / 1e9
     measuring = false
     progress.finish()
@@ -194,7 +202,8 @@ final class PerfRunner {
     return PerfResult(
       plan: plan, sizeBytes: sizeBytes, seconds: seconds, reads: reads, writes: writes,
       errors: errors, histogram: histogram, cpuUser: cpu.user, cpuSystem: cpu.system,
-      mismatch: mismatch, ioError: ioError)
+      mismatch: mismatch, ioError: ioError,
+      serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } })
   }
 
   /// One reap on `queue`, then every completed tag goes out again in one

@@ -90,3 +90,25 @@ final class Progress {
     _ = clear.withCString { write(1, $0, strlen($0)) }
   }
 }
+
+/// Another process's CPU time from /proc/PID/stat (utime + stime), for the
+/// server's cost per I/O; nil when the file cannot be read or parsed.
+enum ProcessCPU {
+  static func seconds(pid: Int32) -> Double? {
+    let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 1024)
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard count > 0 else { return nil }
+    // The command name (field 2) may hold spaces: fields after the last ')'.
+    guard let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+    let fields = buffer[(close + 1)..<count].split(separator: UInt8(ascii: " "))
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    guard fields.count > 12, let user = UInt64(String(decoding: fields[11], as: UTF8.self)),
+      let system = UInt64(String(decoding: fields[12], as: UTF8.self))
+    else { return nil }
+    let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+    return Double(user &+ system) / ticks
+  }
+}

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "nvme-vfu-bench",
     abstract: "Benchmark and inspect an nvme-vfu-server over its vfio-user socket.",
-    subcommands: [PerfCommand.self, IdentifyCommand.self])
+    subcommands: [PerfCommand.self, IdentifyCommand.self, IdleCommand.self])
 }
 
 BenchCommand.main()

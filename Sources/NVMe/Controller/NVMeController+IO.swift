@@ -64,6 +64,18 @@ extension NVMeController {
     do throws(NVMeStatus) {
       switch kind {
       case .read, .write:
+        // The common case first: PRP1 (and PRP2 as the second page) straight
+        // into iovecs, no segment array. Anything else (a PRP list, SGLs,
+        // memory without a host mapping) takes the general path below.
+        if sqe.dataPointerType == .prp,
+          let short = try PRPList.shortSegments(
+            prp1: sqe.prp1, prp2: sqe.prp2, length: byteCount, pageSize: cc.pageSize,
+            maxTransferLength: settings.maxTransferBytes),
+          let count = zeroCopyVectors(short, into: iovecs, write: kind == .read, memory: memory)
+        {
+          iovecCount = count
+          break
+        }
         let direction: TransferDirection = kind == .read ? .controllerToHost : .hostToController
         let segments = try sqe.dataSegments(
           length: byteCount, direction: direction, limits: ioLimits, memory: memory)
@@ -104,6 +116,24 @@ extension NVMeController {
     enqueue(
       operation, namespaceIndex: nsIndex, offset: offset, length: length, slot: slot,
       iovecCount: iovecCount, forceUnitAccess: forceUnitAccess && kind == .write)
+  }
+
+  /// Host pointers for PRP1's and PRP2's segments, or nil when one is not in
+  /// fd-mapped memory.
+  private func zeroCopyVectors(
+    _ short: PRPList.ShortSegments, into iovecs: UnsafeMutablePointer<iovec>, write: Bool,
+    memory: any GuestMemory
+  ) -> Int? {
+    guard short.count > 0, short.count <= InFlightTable.maxIovecs,
+      let first = memory.translate(short.first.address, length: short.first.length, write: write)
+    else { return nil }
+    iovecs[0] = iovec(iov_base: first.baseAddress, iov_len: short.first.length)
+    guard short.count == 2 else { return 1 }
+    guard
+      let second = memory.translate(short.second.address, length: short.second.length, write: write)
+    else { return nil }
+    iovecs[1] = iovec(iov_base: second.baseAddress, iov_len: short.second.length)
+    return 2
   }
 
   /// Host pointers for every segment, or nil when any segment is not in

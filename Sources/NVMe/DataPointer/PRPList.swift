@@ -17,6 +17,65 @@ public enum PRPList {
     return 1 << (12 &+ Int(mps))
   }
 
+  /// The segments of a transfer that needs no PRP list, inline: none
+  /// (length 0), PRP1's, or PRP1's and PRP2's page (one segment when PRP2
+  /// continues PRP1 exactly).
+  public struct ShortSegments: Sendable, Hashable {
+    public var count = 0
+    public var first = DataSegment(address: 0, length: 0)
+    public var second = DataSegment(address: 0, length: 0)
+
+    public var array: [DataSegment] {
+      switch count {
+      case 0: []
+      case 1: [first]
+      default: [first, second]
+      }
+    }
+  }
+
+  /// The segments of a `length`-byte transfer when PRP1 and PRP2 describe it
+  /// without a PRP list (at most two pages), without allocating; nil when a
+  /// list is needed (`segments` then walks it). Throws exactly what
+  /// `segments` throws for the same command.
+  public static func shortSegments(
+    prp1: UInt64, prp2: UInt64, length: Int, pageSize: Int, maxTransferLength: Int
+  ) throws(NVMeStatus) -> ShortSegments? {
+    // A bad page size is our bug, not the guest's.
+    guard pageSize >= 4096, pageSize <= 1 << 27, pageSize & (pageSize &- 1) == 0 else {
+      throw .internalError
+    }
+    guard length >= 0, length <= maxTransferLength else { throw .invalidField }
+    var result = ShortSegments()
+    guard length > 0 else { return result }
+
+    let mask = UInt64(pageSize &- 1)
+    guard prp1 & 0x3 == 0 else { throw .prpOffsetInvalid }
+    let first = min(length, pageSize &- Int(prp1 & mask))
+    // A range may not wrap past the top of the address space (as
+    // DataSegmentBuilder.append checks).
+    guard !prp1.addingReportingOverflow(UInt64(first) &- 1).overflow else {
+      throw .dataTransferError
+    }
+    result.count = 1
+    result.first = DataSegment(address: prp1, length: first)
+    let remaining = length &- first
+    guard remaining > 0 else { return result }
+    guard remaining <= pageSize else { return nil }  // a PRP list
+
+    guard prp2 & mask == 0 else { throw .prpOffsetInvalid }
+    guard !prp2.addingReportingOverflow(UInt64(remaining) &- 1).overflow else {
+      throw .dataTransferError
+    }
+    if prp1 &+ UInt64(first) == prp2 {
+      result.first.length = first &+ remaining  // contiguous: one segment
+    } else {
+      result.count = 2
+      result.second = DataSegment(address: prp2, length: remaining)
+    }
+    return result
+  }
+
   /// The guest segments of a `length`-byte transfer. Contiguous pages are
   /// merged. `memory` is only used to read PRP list pages. Pass `Int.max` as
   /// `maxTransferLength` when MDTS is 0 (no limit).
@@ -24,29 +83,22 @@ public enum PRPList {
     prp1: UInt64, prp2: UInt64, length: Int, pageSize: Int, maxTransferLength: Int,
     memory: some GuestMemory
   ) throws(NVMeStatus) -> [DataSegment] {
-    // A bad page size is our bug, not the guest's.
-    guard pageSize >= 4096, pageSize <= 1 << 27, pageSize & (pageSize &- 1) == 0 else {
-      throw .internalError
+    if let short = try shortSegments(
+      prp1: prp1, prp2: prp2, length: length, pageSize: pageSize,
+      maxTransferLength: maxTransferLength)
+    {
+      return short.array
     }
-    guard length >= 0, length <= maxTransferLength else { throw .invalidField }
-    guard length > 0 else { return [] }
-
+    // More than two pages: PRP1's piece, then the list at PRP2 (the checks
+    // above passed, so PRP1 is valid and the length positive).
     let mask = UInt64(pageSize &- 1)
-    guard prp1 & 0x3 == 0 else { throw .prpOffsetInvalid }
     var builder = DataSegmentBuilder()
     let first = min(length, pageSize &- Int(prp1 & mask))
     try builder.append(address: prp1, length: first)
     var remaining = length &- first
-    guard remaining > 0 else { return builder.segments }
 
     // Pages still needed, without `remaining + pageSize` (which could overflow).
     let pagesNeeded = remaining / pageSize &+ (remaining % pageSize == 0 ? 0 : 1)
-    if pagesNeeded == 1 {
-      guard prp2 & mask == 0 else { throw .prpOffsetInvalid }
-      try builder.append(address: prp2, length: remaining)
-      return builder.segments
-    }
-
     guard prp2 & 0x3 == 0 else { throw .prpOffsetInvalid }
     var listAddress = prp2
     var entriesLeft = pagesNeeded

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Tests/Benchmarks/run.sh: nvme-vfu against its own backing file, side by side.
+#
+# In one run on this machine: installs fio and gnuplot-nox (Debian) if missing,
+# builds the release binaries, creates one backing file on a disk filesystem,
+# then measures, with the same block size, queue depth, runtime and file,
+#   fio-file   fio --ioengine=libaio --direct=1 on the file (the backend's limit)
+#   vfu-file   nvme-vfu-bench against nvme-vfu-server --backing FILE
+#   vfu-mem    ... --backing mem:SIZE
+#   vfu-null   ... --backing null:SIZE   (the protocol alone)
+# for 4k randread QD1, 4k randread QD32, 4k randwrite QD32 and 128k read QD8,
+# each configuration REPEATS times (median quoted). The server runs pinned to
+# CPU 0 in --poll busy; the client (bench or fio) is pinned to CPU 1. Then it
+# measures the server's CPU with an idle client attached in --poll adaptive.
+#
+# Writes Images/benchmark-YYYY-MM-DD.{json,png} and copies them to
+# Images/benchmark-latest.{json,png}, and prints the table.
+#
+# Usage: Tests/Benchmarks/run.sh [--quick] [--runtime S] [--ramp S] [--repeats N]
+#          [--file PATH] [--size SIZE] [--idle-seconds S] [--out DIR]
+#          [--wait-quiet S] [--retries N] [--configs LIST] [--no-idle]
+#          [--no-install] [--no-build]
+# Environment (flags win): BENCH_RUNTIME (10), BENCH_RAMP (2), BENCH_REPEATS (3),
+#   BENCH_FILE (/var/tmp/nvme-vfu-bench.img), BENCH_SIZE (1G), BENCH_IDLE_SECONDS (10),
+#   BENCH_OUT (Images), BENCH_SERVER_CPU (0), BENCH_CLIENT_CPU (1),
+#   BENCH_WAIT_QUIET (60), BENCH_RETRIES (1),
+#   BENCH_CONFIGS (fio-file,vfu-file,vfu-mem,vfu-null: a subset for A/B runs),
+#   NVME_VFU_SCRATCH_PATH (build directory, default .build).
+# On a shared machine: before each run, wait up to --wait-quiet seconds for
+# other processes to use less than 0.15 cores; a run during which they used
+# more than 0.25 cores is marked disturbed and repeated up to --retries times.
+# --quick: runtime 3 s, ramp 1 s, 1 repeat, idle 3 s, wait-quiet 10 s, no
+#   retries: a smoke test of about 1.5 minutes (flags after it override it).
+#   It writes to /tmp/nvme-vfu-bench-quick unless --out is given, so the
+#   README's figures stay as they are.
+# The default run takes about 12 minutes plus the build.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+runtime=${BENCH_RUNTIME:-10}
+ramp=${BENCH_RAMP:-2}
+repeats=${BENCH_REPEATS:-3}
+file=${BENCH_FILE:-/var/tmp/nvme-vfu-bench.img}
+size=${BENCH_SIZE:-1G}
+idle_seconds=${BENCH_IDLE_SECONDS:-10}
+out=${BENCH_OUT:-}
+server_cpu=${BENCH_SERVER_CPU:-0}
+client_cpu=${BENCH_CLIENT_CPU:-1}
+wait_quiet=${BENCH_WAIT_QUIET:-60}
+retries=${BENCH_RETRIES:-1}
+configs=${BENCH_CONFIGS:-fio-file,vfu-file,vfu-mem,vfu-null}
+idle_flag=()
+scratch=${NVME_VFU_SCRATCH_PATH:-$repo/.build}
+install=1
+build=1
+quick=0
+command_line="Tests/Benchmarks/run.sh${*:+ $*}"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1; runtime=3; ramp=1; repeats=1; idle_seconds=3; wait_quiet=10; retries=0 ;;
+    --runtime) runtime=${2:?}; shift ;;
+    --ramp) ramp=${2:?}; shift ;;
+    --repeats) repeats=${2:?}; shift ;;
+    --file) file=${2:?}; shift ;;
+    --size) size=${2:?}; shift ;;
+    --idle-seconds) idle_seconds=${2:?}; shift ;;
+    --out) out=${2:?}; shift ;;
+    --wait-quiet) wait_quiet=${2:?}; shift ;;
+    --retries) retries=${2:?}; shift ;;
+    --configs) configs=${2:?}; shift ;;
+    --no-idle) idle_flag=(--no-idle) ;;
+    --no-install) install=0 ;;
+    --no-build) build=0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  shift
+done
+
+[ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (server and client on separate cores)"
+
+# 1. Tools: fio and gnuplot from Debian, python3 (stdlib only) for the rest.
+need=()
+command -v fio >/dev/null || need+=(fio)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+command -v python3 >/dev/null || need+=(python3)
+[ -e /usr/include/libaio.h ] || need+=(libaio-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  [ $install = 1 ] || die "missing: ${need[*]} (run without --no-install)"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "== installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 2. Release binaries.
+bin=$scratch/release
+if [ $build = 1 ]; then
+  echo "== swift build -c release --scratch-path $scratch"
+  (cd "$repo" && swift build -c release --scratch-path "$scratch" 2>&1 | tail -n 3)
+fi
+[ -x "$bin/nvme-vfu-server" ] && [ -x "$bin/nvme-vfu-bench" ] || die "no binaries in $bin"
+
+# 3. The backing file: fully written (no holes, no unwritten extents, so
+# reads reach the disk), on a disk filesystem (O_DIRECT on tmpfs measures RAM).
+bytes=$(python3 -c '
+import sys
+t = sys.argv[1].lower(); u = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+print(int(t[:-1]) * u[t[-1]] if t[-1] in u else int(t))' "$size") || die "--size: not a size: $size"
+[ $((bytes % (1 << 20))) = 0 ] || die "--size must be a multiple of 1 MiB"
+mkdir -p "$(dirname "$file")"
+fstype=$(stat -f -c %T "$(dirname "$file")")
+case $fstype in
+  tmpfs|ramfs) die "$file is on $fstype; put the backing file on a disk filesystem (--file)" ;;
+esac
+if [ ! -f "$file" ] || [ "$(stat -c %s "$file")" != "$bytes" ] ||
+   [ $(( $(stat -c %b "$file") * 512 )) -lt "$bytes" ]; then
+  echo "== writing $file ($size, $fstype)"
+  rm -f "$file"
+  dd if=/dev/urandom of="$file" bs=1M count=$((bytes >> 20)) oflag=direct status=none
+  sync "$file"
+fi
+
+if [ -z "$out" ]; then
+  if [ $quick = 1 ]; then out=/tmp/nvme-vfu-bench-quick; else out=$repo/Images; fi
+fi
+
+# 4. The measurements, the table, the JSON and the plot.
+mkdir -p "$out"
+exec python3 "$repo/Tests/Benchmarks/bench.py" \
+  --bin "$bin" --file "$file" --size "$size" --fstype "$fstype" \
+  --runtime "$runtime" --ramp "$ramp" --repeats "$repeats" --idle-seconds "$idle_seconds" \
+  --out "$out" --server-cpu "$server_cpu" --client-cpu "$client_cpu" --quick "$quick" \
+  --wait-quiet "$wait_quiet" --retries "$retries" --configs "$configs" "${idle_flag[@]}" \
+  --command "$command_line"
