@@ -11,6 +11,8 @@ public final class MessageMemory {
   /// Requests served, for tests that must see the message path was taken.
   public private(set) var reads = 0
   public private(set) var writes = 0
+  /// The largest single DMA_READ or DMA_WRITE served, in bytes.
+  public private(set) var largestTransfer = 0
 
   public init() {}
 
@@ -53,11 +55,13 @@ public final class MessageMemory {
     let source = try window(address, buffer.count)
     buffer.copyMemory(from: UnsafeRawBufferPointer(source))
     reads += 1
+    largestTransfer = max(largestTransfer, buffer.count)
   }
 
   func write(_ address: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError) {
     let target = try window(address, buffer.count)
     target.copyMemory(from: buffer)
     writes += 1
+    largestTransfer = max(largestTransfer, buffer.count)
   }
 }

@@ -56,6 +56,23 @@ extension NVMeVFUTests {
     #expect(host.client.messageMemory.reads > 0, "the server read guest memory by message")
     #expect(host.client.messageMemory.writes > 0, "the server wrote guest memory by message")
   }
+
+  /// Large transfers over fd-less memory go in chunks that fit a socket
+  /// buffer: QEMU's reply to a bigger DMA_READ can stall (ServerOptions).
+  @Test func fdLessTransfersAreChunked() throws {
+    let server = try InProcessServer()
+    defer { server.shutdown() }
+    let host = try server.host {
+      $0.sharing = .messages
+      $0.completionMode = .poll
+      $0.ramSize = 4 << 20
+    }
+    let queues = try host.createIOQueues(count: 1, entries: 8)
+    try roundTrips(host, queues: queues, depth: 2, rounds: 2, blocks: 512)  // 256 KiB each
+    let largest = host.client.messageMemory.largestTransfer
+    #expect(largest <= ServerOptions().maxRemoteDMAChunk, "largest DMA message \(largest) bytes")
+    #expect(largest > 4096, "contiguous pages still travel together")
+  }
 }
 
 /// Writes `depth` distinct buffers per queue at once, reads them back at

@@ -43,7 +43,7 @@ extension VFIOUserServer: RemoteDMA {
 
   private func chunkLimit() throws(SystemError) -> Int {
     guard let negotiated else { throw .badAddress }
-    return max(1, Int(negotiated.peer.maxDataTransferSize))
+    return max(1, min(Int(negotiated.peer.maxDataTransferSize), options.maxRemoteDMAChunk))
   }
 
   /// Sends a request and waits for its reply, dispatching client requests meanwhile.

@@ -9,6 +9,13 @@ public struct ServerOptions: Sendable {
   public var replyTimeoutMilliseconds: Int32 = 5000
   /// How deep DMA-by-message waits may nest while serving the client's own requests.
   public var maxNestedDMA = 4
+  /// The most data one DMA_READ or DMA_WRITE moves, below the client's
+  /// max_data_xfer_size. QEMU 11.1 sends a DMA_READ reply from its main loop;
+  /// when the reply does not fit the socket buffer (about 208 KiB by default)
+  /// the rest is left to its I/O thread, and 1 time in 3 it never came (a
+  /// guest writing with dd stalled for the 5 s timeout, then lost the device).
+  /// Replies well under the socket buffer go out in one write.
+  public var maxRemoteDMAChunk = 64 << 10
 
   public init() {
     var caps = Capabilities()
