@@ -264,12 +264,12 @@ def prefill(args, server):
 
 def fio_run(args, workload):
     with tempfile.NamedTemporaryFile(suffix=".json") as output:
-        argv = ["taskset", "-c", str(args.client_cpu), "fio", "--name=bench",
+        argv = ["taskset", "-c", str(args.server_cpu), "fio", "--name=bench",
                 f"--filename={args.file}", f"--size={args.size_bytes}", "--direct=1",
                 "--ioengine=libaio", f"--rw={workload['rw']}", f"--bs={workload['bs']}",
                 f"--iodepth={workload['iodepth']}", "--numjobs=1", "--time_based",
                 f"--runtime={args.runtime}", f"--ramp_time={args.ramp}", "--norandommap",
-                "--randrepeat=0", "--invalidate=1", f"--cpus_allowed={args.client_cpu}",
+                "--randrepeat=0", "--invalidate=1", f"--cpus_allowed={args.server_cpu}",
                 "--lat_percentiles=1", "--percentile_list=50:99", "--output-format=json",
                 f"--output={output.name}"]
         (busy0, steal0), t0 = cpu_times(), time.monotonic()

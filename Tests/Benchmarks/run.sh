@@ -9,9 +9,11 @@
 #   vfu-mem    ... --backing mem:SIZE
 #   vfu-null   ... --backing null:SIZE   (the protocol alone)
 # for 4k randread QD1, 4k randread QD32, 4k randwrite QD32 and 128k read QD8,
-# each configuration REPEATS times (median quoted). The server runs pinned to
-# CPU 0 in --poll busy; the client (bench or fio) is pinned to CPU 1. Then it
-# measures the server's CPU with an idle client attached in --poll adaptive.
+# each configuration REPEATS times (median quoted). The process that submits to
+# the disk (fio in fio-file, the server in --poll busy otherwise) is pinned to
+# the CPU that takes the backing disk's interrupts, the bench client to another
+# CPU, so a and b differ only in the server. Then it measures the server's CPU
+# with an idle client attached in --poll adaptive.
 #
 # Writes Images/benchmark-YYYY-MM-DD.{json,png} and copies them to
 # Images/benchmark-latest.{json,png}, and prints the table.
@@ -22,7 +24,8 @@
 #          [--no-install] [--no-build]
 # Environment (flags win): BENCH_RUNTIME (10), BENCH_RAMP (2), BENCH_REPEATS (3),
 #   BENCH_FILE (/var/tmp/nvme-vfu-bench.img), BENCH_SIZE (1G), BENCH_IDLE_SECONDS (10),
-#   BENCH_OUT (Images), BENCH_SERVER_CPU (0), BENCH_CLIENT_CPU (1),
+#   BENCH_OUT (Images), BENCH_SERVER_CPU (the disk's interrupt CPU, else 0),
+#   BENCH_CLIENT_CPU (another CPU),
 #   BENCH_WAIT_QUIET (60), BENCH_RETRIES (1),
 #   BENCH_CONFIGS (fio-file,vfu-file,vfu-mem,vfu-null: a subset for A/B runs),
 #   NVME_VFU_SCRATCH_PATH (build directory, default .build).
@@ -44,8 +47,8 @@ file=${BENCH_FILE:-/var/tmp/nvme-vfu-bench.img}
 size=${BENCH_SIZE:-1G}
 idle_seconds=${BENCH_IDLE_SECONDS:-10}
 out=${BENCH_OUT:-}
-server_cpu=${BENCH_SERVER_CPU:-0}
-client_cpu=${BENCH_CLIENT_CPU:-1}
+server_cpu=${BENCH_SERVER_CPU:-}
+client_cpu=${BENCH_CLIENT_CPU:-}
 wait_quiet=${BENCH_WAIT_QUIET:-60}
 retries=${BENCH_RETRIES:-1}
 configs=${BENCH_CONFIGS:-fio-file,vfu-file,vfu-mem,vfu-null}
@@ -126,11 +129,39 @@ if [ ! -f "$file" ] || [ "$(stat -c %s "$file")" != "$bytes" ] ||
   sync "$file"
 fi
 
+# 4. Placement. Completions of the disk arrive as an interrupt on one CPU; a
+# submitter on another CPU pays a cross-CPU wakeup per I/O (in a VM, an IPI and an
+# exit). fio and the server both go where the interrupt lands, so b/a compares
+# like with like; the bench client takes another CPU.
+disk_irq_cpu() {
+  local source disk parent device name
+  source=$(df --output=source "$(dirname "$file")" | tail -n 1)
+  disk=$(basename "$source")
+  parent=$(lsblk -no pkname "$source" 2>/dev/null | head -n 1)
+  [ -n "$parent" ] && disk=$parent
+  device=$(readlink -f "/sys/block/$disk/device" 2>/dev/null) || return 1
+  name=$(basename "$device")                      # virtio1, nvme0, ...
+  case $disk in nvme*) name=${disk%n*} ;; esac    # nvme0n1 -> nvme0 (irqs nvme0q1...)
+  awk -v name="$name" -v cpus="$(nproc)" '
+    $0 ~ "[ \t]" name "(-|q)" { for (c = 0; c < cpus; c++) sum[c] += $(c + 2); found = 1 }
+    END { if (!found) exit 1; best = 0
+          for (c = 1; c < cpus; c++) if (sum[c] > sum[best]) best = c
+          print best }' /proc/interrupts
+}
+if [ -z "$server_cpu" ]; then
+  server_cpu=$(disk_irq_cpu) || server_cpu=0
+  echo "== the backing disk's interrupts land on CPU $server_cpu: fio and the server run there"
+fi
+if [ -z "$client_cpu" ]; then
+  client_cpu=$(( server_cpu == 0 ? 1 : 0 ))
+fi
+[ "$server_cpu" != "$client_cpu" ] || die "server and client CPU must differ"
+
 if [ -z "$out" ]; then
   if [ $quick = 1 ]; then out=/tmp/nvme-vfu-bench-quick; else out=$repo/Images; fi
 fi
 
-# 4. The measurements, the table, the JSON and the plot.
+# 5. The measurements, the table, the JSON and the plot.
 mkdir -p "$out"
 exec python3 "$repo/Tests/Benchmarks/bench.py" \
   --bin "$bin" --file "$file" --size "$size" --fstype "$fstype" \
