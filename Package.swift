@@ -56,6 +56,11 @@ let package = Package(
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       swiftSettings: strict),
+    // The client the fault tests kill (SIGKILL) with I/O in flight: a
+    // process of its own, so the kernel tears its end down.
+    .executableTarget(
+      name: "nvme-vfu-fault-client", dependencies: ["VFIOUserClient", "NVMe"],
+      path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
@@ -63,9 +68,14 @@ let package = Package(
     .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
     .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
     // The server in-process with the host driver: end to end over a socket.
+    // Faults/ also runs the built nvme-vfu-server and nvme-vfu-fault-client
+    // binaries as processes (SIGKILL of either, backing-file faults).
     .testTarget(
       name: "NVMeVFUTests",
-      dependencies: ["NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "CShims"],
+      dependencies: [
+        "NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "CShims",
+        "nvme-vfu-server", "nvme-vfu-fault-client",
+      ],
       swiftSettings: strict),
   ]
 )

@@ -44,7 +44,9 @@ public struct BlockRequest {
 }
 
 /// A finished request: `errno` is 0 on success, else the positive errno the
-/// store reported (EIO, ENOSPC, ...). A short read or write is reported as EIO.
+/// store reported (EIO, ENOSPC, ...). A short read is reported as EIO; the
+/// rest of a short write is sent again, so the write ends with what the
+/// store says about that rest (a full filesystem: ENOSPC).
 public struct BlockCompletion: Sendable, Hashable {
   public var tag: UInt64
   public var errno: Int32

@@ -59,10 +59,11 @@ extension FileBackend {
     if (request.offset | total) & mask != 0 { return EINVAL }
 
     let slot = table.slot(index)
+    let offset = Int64(request.offset)  // fits() bounded it by size <= Int64.max
     slot.pointee.length = total
+    slot.pointee.offset = offset
     slot.pointee.iovecs = vectors
     let control = table.control(index)
-    let offset = Int64(request.offset)  // fits() bounded it by size <= Int64.max
     if shape.isAligned && vectors.count <= Linux.maxIOVecs {
       let count = Int32(vectors.count)
       if isWrite {
@@ -94,6 +95,35 @@ extension FileBackend {
     io_set_eventfd(control, eventFD)
     aioQueue.push(index)
     return nil
+  }
+
+  /// A write the kernel took only in part (a full filesystem takes what
+  /// fits and refuses the rest only on the next call): sends the rest, from
+  /// a bounce buffer holding the whole write, so the request ends with what
+  /// the kernel says about it (ENOSPC, EDQUOT, or done) instead of a bare
+  /// EIO. False when that is not possible (no progress, no buffer).
+  func resubmitRest(_ index: Int32, moved: Int) -> Bool {
+    let slot = table.slot(index)
+    guard slot.pointee.operation == .write, moved > 0, UInt64(moved) < slot.pointee.length
+    else { return false }
+    if slot.pointee.bounce == nil {
+      guard let buffer = bounces.take(Int(slot.pointee.length)), let base = buffer.baseAddress
+      else { return false }
+      slot.pointee.iovecs.gather(into: base)
+      slot.pointee.bounce = buffer
+      statistics.bounced &+= 1
+    }
+    guard let base = slot.pointee.bounce?.baseAddress else { return false }
+    slot.pointee.written &+= moved
+    slot.pointee.length &-= UInt64(moved)
+    slot.pointee.offset &+= Int64(moved)
+    let control = table.control(index)
+    io_prep_pwrite(
+      control, fd, base + slot.pointee.written, Int(slot.pointee.length), slot.pointee.offset)
+    if slot.pointee.usesDataSyncFlag { control.pointee.aio_rw_flags = Linux.rwfDataSync }
+    io_set_eventfd(control, eventFD)
+    aioQueue.push(index)
+    return true
   }
 
   private func prepareFlush(_ index: Int32) -> Int32? {

@@ -34,6 +34,7 @@ extension FileBackend {
     guard got > 0 else { return 0 }
     kernelInFlight &-= got
     var delivered = 0
+    var resubmitted = false
     for position in 0..<got {
       let event = events[position]
       guard let index = table.index(of: event.obj) else { continue }
@@ -43,6 +44,10 @@ extension FileBackend {
       if result < 0 {
         errno = result >= -4095 ? Int32(-result) : EIO
       } else if slot.operation != .flush && UInt64(result) != slot.length {
+        if resubmitRest(index, moved: result) {
+          resubmitted = true
+          continue
+        }
         errno = EIO  // short transfer
       }
       if slot.operation == .flush && flushMode == .unknown {
@@ -60,6 +65,7 @@ extension FileBackend {
       complete(index, errno: errno, deliver)
       delivered &+= 1
     }
+    if resubmitted { submit() }
     handJobsToWorker()
     return delivered
   }
@@ -95,7 +101,7 @@ extension FileBackend {
     } else if slot.operation == .read {
       statistics.bytesRead &+= slot.length
     } else if slot.operation == .write {
-      statistics.bytesWritten &+= slot.length
+      statistics.bytesWritten &+= slot.length &+ UInt64(slot.written)
     }
     table.release(index)
     deliver(BlockCompletion(tag: slot.tag, errno: errno))

@@ -10,6 +10,11 @@ struct Slot {
   var operation: BlockOperation = .read
   /// Bytes a read or write must move; anything else is a short transfer.
   var length: UInt64 = 0
+  /// Where in the file those bytes go.
+  var offset: Int64 = 0
+  /// Bytes of a write already in the file from earlier, short, submissions
+  /// (the rest goes from `bounce` at this position).
+  var written = 0
   /// The caller's vectors, for copying a bounced read back.
   var iovecs = UnsafeMutableBufferPointer<iovec>(start: nil, count: 0)
   var bounce: UnsafeMutableRawBufferPointer?

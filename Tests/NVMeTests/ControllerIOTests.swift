@@ -275,13 +275,19 @@ import Testing
     let write = harness.io(H.rw(.write, slba: 0, blocks: 1, prp1: H.page(16)))
     #expect(write == .writeFault)
     #expect(write?.sct == 2 && write?.sc == 0x80)
+    // A Flush that fails could not commit earlier writes: Write Fault too.
+    let flush = SubmissionQueueEntry(
+      opcode: NVMOpcode.flush.rawValue, commandIdentifier: 0, namespaceIdentifier: 1)
+    #expect(harness.io(flush) == .writeFault)
     harness.recorders[0].injectedErrno = ENOSPC
+    #expect(harness.io(H.rw(.write, slba: 0, blocks: 1, prp1: H.page(16))) == .capacityExceeded)
+    harness.recorders[0].injectedErrno = EDQUOT
     #expect(harness.io(H.rw(.write, slba: 0, blocks: 1, prp1: H.page(16))) == .capacityExceeded)
     harness.recorders[0].injectedErrno = EINVAL
     #expect(harness.io(H.rw(.read, slba: 0, blocks: 1, prp1: H.page(16))) == .internalError)
     harness.recorders[0].injectedErrno = 0
     let (_, smart) = harness.getLogPage(0x02, bytes: 512)
-    #expect(field(smart, 160, as: UInt64.self) == 2)  // media errors
+    #expect(field(smart, 160, as: UInt64.self) == 3)  // media errors
     #expect(field(smart, 64, as: UInt64.self) == 0)  // failed reads are not counted
     #expect(harness.controller.commandsInFlight == 0)
     #expect(harness.read(slba: 0, blocks: 1).0 == .success)

@@ -13,10 +13,26 @@ enum ProcessProbe {
 
   /// Lines of /proc/self/maps that mention `name` (a memfd's name shows there).
   static func mappings(named name: String) -> Int {
-    guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else {
-      return -1
-    }
+    let maps = contents(of: "/proc/self/maps")
+    guard !maps.isEmpty else { return -1 }
     return maps.split(separator: "\n").filter { $0.contains(name) }.count
+  }
+
+  /// A /proc file read to its end with read(2). They report size 0, and
+  /// Foundation's String(contentsOfFile:) returns only their first 4 KiB
+  /// (about 40 lines of maps).
+  static func contents(of path: String) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = read(fd, &chunk, chunk.count)
+      guard count > 0 else { break }
+      bytes.append(contentsOf: chunk[..<count])
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// Descriptors whose target mentions `name`.

@@ -322,12 +322,18 @@ extension NVMeController {
     }
   }
 
+  /// What a backend's errno means to the host. EIO is a media error: a read
+  /// that cannot be recovered, or data that could not be committed (a
+  /// write, and a Flush that failed to make earlier writes durable). A full
+  /// filesystem or quota is Capacity Exceeded, which Linux's nvme driver
+  /// reports as ENOSPC.
   private func status(forErrno code: Int32, kind: IOKind) -> NVMeStatus {
     switch code {
     case EIO:
       health.mediaErrors &+= 1
-      return kind == .write || kind == .writeZeroes ? .writeFault : .unrecoveredReadError
-    case ENOSPC: return .capacityExceeded
+      return kind == .read || kind == .compare || kind == .verify
+        ? .unrecoveredReadError : .writeFault
+    case ENOSPC, EDQUOT: return .capacityExceeded
     case EROFS: return .namespaceWriteProtected
     default: return .internalError
     }

@@ -84,15 +84,24 @@ extension NVMeHost {
       NVMeCommand(
         opcode: AdminOpcode.setFeatures.rawValue,
         cdw10: UInt32(FeatureID.numberOfQueues.rawValue), cdw11: wanted << 16 | wanted))
-    return (Int(reply.dw0 & 0xFFFF) + 1, Int(reply.dw0 >> 16) + 1)
+    let allocated = (Int(reply.dw0 & 0xFFFF) + 1, Int(reply.dw0 >> 16) + 1)
+    allocatedQueues = allocated
+    return allocated
   }
 
   /// Creates I/O queue pairs 1...count (each a CQ on vector n, then its SQ)
-  /// with `entries` each, capped by CAP.MQES. Sets the number of queues first.
+  /// with `entries` each, capped by CAP.MQES. Sets the number of queues
+  /// first, unless it was set since the controller was enabled (it may be
+  /// set only once: queues deleted and created again keep that number).
   @discardableResult
   public func createIOQueues(count: Int, entries: Int) throws(NVMeHostError) -> [NVMeQueue] {
     guard ioQueues.isEmpty else { throw .invalidArgument("I/O queues already exist") }
-    let allocated = try setNumberOfQueues(count)
+    let allocated: (submission: Int, completion: Int)
+    if let known = allocatedQueues {
+      allocated = known
+    } else {
+      allocated = try setNumberOfQueues(count)
+    }
     guard allocated.submission >= count, allocated.completion >= count else {
       throw .unsupported("\(count) I/O queues (the controller allocated \(allocated))")
     }

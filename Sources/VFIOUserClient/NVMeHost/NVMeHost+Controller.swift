@@ -21,6 +21,7 @@ extension NVMeHost {
       try write32(RegisterOffset.cc, cc & ~1)
     }
     try waitReady(false)
+    allocatedQueues = nil
     let entries = adminMemory.entries
     let queue = try NVMeQueue(
       id: 0, memory: adminMemory, vector: 0, completionMode: configuration.completionMode,
@@ -45,6 +46,7 @@ extension NVMeHost {
     let cc = try read32(RegisterOffset.cc)
     try write32(RegisterOffset.cc, cc & ~1)
     try waitReady(false)
+    allocatedQueues = nil
     abandonQueues(handler)
   }
 

@@ -43,6 +43,9 @@ public final class NVMeHost {
   public internal(set) var controllerData: IdentifyControllerData?
   public internal(set) var adminQueue: NVMeQueue?
   public internal(set) var ioQueues: [NVMeQueue] = []
+  /// What Set Features (Number of Queues) allocated since the controller
+  /// was last enabled.
+  public internal(set) var allocatedQueues: (submission: Int, completion: Int)?
 
   let doorbells: DoorbellWriter
   /// One page for Identify and other small admin transfers.
@@ -117,6 +120,17 @@ public final class NVMeHost {
 
   /// Whether doorbells are plain stores into the mmapped page.
   public var doorbellsMapped: Bool { doorbells.isMapped }
+
+  /// Writes `value` to doorbell `slot` (SQ y tail: 2y, CQ y head: 2y + 1)
+  /// the way the queues ring theirs, but without their bookkeeping: for
+  /// tests of what a controller does with values a correct host never writes.
+  public func writeDoorbell(slot: Int, value: UInt32) throws(NVMeHostError) {
+    do {
+      try doorbells.ring(slot: slot, value: value)
+    } catch {
+      throw .transport(error)
+    }
+  }
 
   /// Zeroed guest memory for data buffers (page aligned).
   public func allocate(_ count: Int) throws(NVMeHostError) -> GuestBuffer {

@@ -1,0 +1,69 @@
+import BlockIO
+import NVMe
+import NVMeVFU
+import Testing
+import VFIOUser
+import VFIOUserClient
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension NVMeVFUTests {
+  /// DMA_UNMAP of a window a held Read will DMA into (the read's data moves
+  /// when the backend completes it): no reply while the read is in flight;
+  /// the reply comes after its data landed and its completion was posted;
+  /// after the reply nothing more reaches the window: for a memfd window no
+  /// byte of it changes, for a window shared without a descriptor no
+  /// DMA_WRITE (or any other message) arrives.
+  @Test(arguments: GuestRAM.Sharing.allCases)
+  func dmaUnmapUnderAReadLandsNothingAfterTheReply(sharing: GuestRAM.Sharing) throws {
+    let held = HeldBackend(size: 1 << 20)
+    let server = try InProcessServer { [held] }
+    defer { server.shutdown() }
+    let host = try server.host()
+    let queue = try firstQueue(host, try host.createIOQueues(count: 1, entries: 8))
+    let data = try host.allocate(8192)
+    fill(data, seed: 41)
+    try queue.submit(.write(lba: 8, blocks: 16, buffer: data))
+    held.release(1)
+    try expectSuccess(queue)
+
+    let window = try GuestRAM(
+      client: host.client, base: 0x2_0000_0000, size: 65536, sharing: sharing)
+    defer { window.releaseLocally() }
+    window.bytes.initializeMemory(as: UInt8.self, repeating: 0xEE)
+    let target = try #require(window.buffer(at: window.base + 4096, count: 8192))
+    try queue.submit(.read(lba: 8, blocks: 16, buffer: target))
+    #expect(ProcessProbe.eventually { held.snapshot.arrived == 2 })
+
+    let socket = host.client.connection.socket
+    let unmap = DMAUnmapRequest(address: window.base, size: UInt64(window.size))
+    let id = try host.client.connection.sendCommand(.dmaUnmap, payload: unmap.encoded)
+    #expect(ProcessProbe.eventually { held.snapshot.draining }, "the unmap waits on the read")
+    let early = try UnixSocket.waitReadable(socket, timeoutMilliseconds: 300)
+    #expect(!early, "nothing (no reply, no DMA) while the read is held")
+    guard !early else { return }  // a server that replied early: leave the read held
+    #expect(window.bytes.allSatisfy { $0 == 0xEE }, "no data before the backend has it")
+
+    held.releaseAll()
+    _ = try host.client.awaitReply(id: id)  // serves DMA_WRITEs that come first
+    #expect(queue.hasCompletion, "the read completed before the unmap reply")
+    try expectSuccess(queue)
+    #expect(same(target, data), "the read's data landed before the reply")
+    let atReply = Array(window.bytes)
+
+    // The server goes on working (another read, into the main RAM); the
+    // unmapped window sees nothing of it or of the old read.
+    let elsewhere = try host.allocate(8192)
+    held.releaseAll()
+    try host.execute(.read(lba: 8, blocks: 16, buffer: elsewhere), on: queue)
+    #expect(same(elsewhere, data))
+    let late = try UnixSocket.waitReadable(socket, timeoutMilliseconds: 200)
+    #expect(!late, "no message from the server after the unmap reply")
+    #expect(Array(window.bytes) == atReply, "no byte of the window changed after the reply")
+    print(
+      "DMA unmap under a held read (\(sharing.rawValue) window): no reply for 300 ms while held, data landed before the reply, window unchanged after it"
+    )
+  }
+}
