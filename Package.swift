@@ -67,6 +67,20 @@ let package = Package(
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
     .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
     .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
+    // Fuzzing (README "Fuzzing"): the harnesses, one per target, shared by the
+    // libFuzzer binary (built with sanitizers by Tests/Fuzz/run.sh only) and the
+    // replay tests, which run every seed and every saved finding under `swift test`.
+    .target(
+      name: "FuzzHarness",
+      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BlockIO", "CShims"],
+      path: "Tests/Fuzz/Harness", swiftSettings: strict),
+    // With -DFUZZING (run.sh) libFuzzer's main drives it; otherwise a replay and
+    // seed-writing tool.
+    .executableTarget(
+      name: "nvme-vfu-fuzz", dependencies: ["FuzzHarness"], path: "Tests/Fuzz/Runner",
+      swiftSettings: strict),
+    .testTarget(
+      name: "FuzzRegressionTests", dependencies: ["FuzzHarness"], swiftSettings: strict),
     // The server in-process with the host driver: end to end over a socket.
     // Faults/ also runs the built nvme-vfu-server and nvme-vfu-fault-client
     // binaries as processes (SIGKILL of either, backing-file faults).

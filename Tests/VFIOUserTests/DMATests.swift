@@ -67,6 +67,30 @@ func deviceDMA(_ client: VFIOUserClient, op: UInt8, address: UInt64, length: UIn
     #expect(try deviceDMA(client, op: 1, address: 0x2FFF, length: 1) == 0)
   }
 
+  /// Found by the vfio-stream fuzz target (Regressions/vfio-stream/crash-54215709...):
+  /// a window past the end of its memfd was mapped, and the first access to
+  /// it killed the server with SIGBUS.
+  @Test func windowBeyondTheFileIsRefused() throws {
+    let harness = try ServerHarness()
+    defer { harness.shutdown() }
+    let client = try harness.client()
+    let ram = try GuestRAM(size: 0x2000)
+    defer { ram.close() }
+    expectErrno(.invalidArgument) {
+      try client.dmaMap(address: 0x1000, size: 0x3000, fd: ram.fd)
+    }
+    expectErrno(.invalidArgument) {
+      try client.dmaMap(address: 0x1000, size: 0x1000, fd: ram.fd, offset: 0x2000)
+    }
+    expectErrno(.invalidArgument) {
+      try client.dmaMap(address: 0x1000, size: 0x1000, fd: ram.fd, offset: 0x200_0000_0000)
+    }
+    #expect(harness.log.snapshot.mapped.isEmpty)
+    // Exactly the file is fine, and the device reaches its last byte.
+    try client.dmaMap(address: 0x1000, size: 0x1000, fd: ram.fd, offset: 0x1000)
+    #expect(try deviceDMA(client, op: 1, address: 0x1FFF, length: 1) == 0)
+  }
+
   @Test func readOnlyWindowRefusesDeviceWrites() throws {
     let harness = try ServerHarness()
     defer { harness.shutdown() }

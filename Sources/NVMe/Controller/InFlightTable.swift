@@ -60,6 +60,17 @@ struct InFlightTable {
   mutating func release(_ slot: Int) {
     guard slot >= 0, slot < contexts.count else { return }
     contexts[slot].bounce?.deallocate()
+    vacate(slot)
+  }
+
+  /// Frees `slot` without its bounce buffer, which the caller now owns. A
+  /// finished command leaves the table this way before its data is copied to
+  /// the guest: that copy may be a DMA message exchange during which the
+  /// client resets the device, and a reset releases every live slot (found
+  /// by the vfio-stream fuzz target: the buffer was freed under the copy and
+  /// the slot listed free twice).
+  mutating func vacate(_ slot: Int) {
+    guard slot >= 0, slot < contexts.count else { return }
     contexts[slot] = IOContext()
     free.append(slot)
     active &-= 1

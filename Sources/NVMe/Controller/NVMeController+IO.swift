@@ -200,7 +200,8 @@ extension NVMeController {
     let deallocate = sqe.cdw11 & (1 << 2) != 0
     let segments = try sqe.dataSegments(
       length: count * 16, direction: .hostToController, limits: ioLimits, memory: memory)
-    let list = try DataTransfer.copyFromGuest(segments: segments, length: count * 16, memory: memory)
+    let list = try DataTransfer.copyFromGuest(
+      segments: segments, length: count * 16, memory: memory)
     guard list.count == count * 16 else { throw .dataTransferError }
     guard deallocate else {
       try start(sqe, queue: sq, kind: .deallocate, parts: 0) { _ in }
@@ -267,8 +268,10 @@ extension NVMeController {
       inFlight[slot] = context
       return
     }
+    // Out of the table before the guest is touched (see `InFlightTable.vacate`).
+    inFlight.vacate(slot)
     finish(context)
-    inFlight.release(slot)
+    context.bounce?.deallocate()
   }
 
   private func finish(_ context: IOContext) {

@@ -81,10 +81,13 @@ extension NVMeController {
       var budget = Self.fetchBudgetPerQueue
       while !sq.isEmpty, budget > 0, csts.ready, !csts.fatal, submissionQueues[qid] === sq {
         budget &-= 1
-        guard let entry = sq.ring.readSubmission(sq.head, memory: memory) else {
+        guard let entry = sq.fetch(sq.head, memory: memory) else {
           fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
           break
         }
+        // A fetch by DMA message lets the client in meanwhile: a device
+        // reset may have taken the queue away. Its command goes with it.
+        guard csts.ready, !csts.fatal, submissionQueues[qid] === sq else { break }
         sq.head = (sq.head &+ 1) % sq.size
         sq.outstanding &+= 1
         work &+= 1
@@ -136,7 +139,7 @@ extension NVMeController {
     guard let memory else { return }
     var stamped = entry
     stamped.phase = cq.phase
-    guard cq.ring.writeCompletion(stamped, at: cq.tail, memory: memory) else {
+    guard cq.store(stamped, at: cq.tail, memory: memory) else {
       fail("completion queue \(cq.id) is not in guest memory")
       return
     }
@@ -240,7 +243,9 @@ extension NVMeController {
     for ns in namespaces where !ns.isReadOnly {
       ns.backend.enqueue(BlockRequest(operation: .flush, offset: 0, length: 0, tag: UInt64.max))
       ns.backend.drain { completion in
-        if completion.tag != UInt64.max { ioPartCompleted(completion) } else if !completion.succeeded {
+        if completion.tag != UInt64.max {
+          ioPartCompleted(completion)
+        } else if !completion.succeeded {
           log?("flush of namespace \(ns.id) failed: errno \(completion.errno)")
         }
       }

@@ -134,7 +134,15 @@ public final class NVMeController {
   }
 
   /// Stops the controller until the host resets it: CSTS.CFS.
+  ///
+  /// Only while CC.EN is set (enabled, or being enabled). A guest access that
+  /// is a DMA message exchange lets the client in meanwhile; when it resets
+  /// the controller and the access then fails, the failure belongs to the
+  /// queues it just dropped. Setting CFS then would stick: with CC.EN already
+  /// clear no CC write could clear it again (found by the nvme-commands fuzz
+  /// target).
   func fail(_ reason: String) {
+    guard cc.enabled else { return }
     if !csts.fatal { log?("controller fatal status: \(reason)") }
     csts.fatal = true
   }

@@ -34,20 +34,28 @@ struct QueueRing {
     translated = false
   }
 
-  private mutating func hostBase(_ memory: any GuestMemory) -> UnsafeMutableRawPointer? {
-    if !translated {
-      translated = true
-      host = memory.translate(baseAddress, length: byteCount, write: writable)?.baseAddress
-    }
-    return host
+  /// Translates the ring once (cached until `invalidate`). A translation is
+  /// a table lookup that never re-enters the controller, so this mutation is
+  /// short.
+  mutating func resolve(_ memory: any GuestMemory) {
+    guard !translated else { return }
+    translated = true
+    host = memory.translate(baseAddress, length: byteCount, write: writable)?.baseAddress
   }
+
+  // The accessors below do not mutate, and callers use them on a copy of the
+  // ring (`SubmissionQueue.fetch`, `CompletionQueue.store`): without a host
+  // pointer the copy is a DMA message exchange, during which the server
+  // serves the client, and a DMA_UNMAP then invalidates this very ring. An
+  // access to the ring held across the copy would be an exclusivity
+  // violation, a trap (found by the vfio-stream fuzz target).
 
   /// Copies entry `index` (64 bytes for an SQ) into a value once; nil when the
   /// memory behind it is gone.
-  mutating func readSubmission(_ index: Int, memory: any GuestMemory) -> SubmissionQueueEntry? {
+  func readSubmission(_ index: Int, memory: any GuestMemory) -> SubmissionQueueEntry? {
     guard index >= 0, index < entries else { return nil }
     let offset = index &* entrySize
-    if let base = hostBase(memory) {
+    if let base = host {
       return SubmissionQueueEntry(
         bytes: UnsafeRawBufferPointer(start: base + offset, count: SubmissionQueueEntry.size))
     }
@@ -66,15 +74,16 @@ struct QueueRing {
   /// Writes a completion at `index`, the phase-tag dword last (release) so a
   /// polling guest never sees a new phase with old contents. False when the
   /// memory behind it is gone.
-  mutating func writeCompletion(
+  func writeCompletion(
     _ entry: CompletionQueueEntry, at index: Int, memory: any GuestMemory
   ) -> Bool {
     guard index >= 0, index < entries else { return false }
     let offset = index &* entrySize
-    if let base = hostBase(memory) {
+    if let base = host {
       let slot = base + offset
       entry.encodeLeading(into: UnsafeMutableRawBufferPointer(start: slot, count: entrySize))
-      cshim_store_release_u32((slot + 12).assumingMemoryBound(to: UInt32.self), entry.dword3.littleEndian)
+      cshim_store_release_u32(
+        (slot + 12).assumingMemoryBound(to: UInt32.self), entry.dword3.littleEndian)
       return true
     }
     let bytes = entry.encode()

@@ -19,6 +19,13 @@ final class SubmissionQueue {
 
   var size: Int { ring.entries }
   var isEmpty: Bool { head == tail }
+
+  /// Entry `index`, read from a copy of the ring (see `QueueRing`).
+  func fetch(_ index: Int, memory: any GuestMemory) -> SubmissionQueueEntry? {
+    ring.resolve(memory)
+    let ring = self.ring
+    return ring.readSubmission(index, memory: memory)
+  }
 }
 
 /// A completion queue: where the controller posts and the host consumes.
@@ -50,6 +57,13 @@ final class CompletionQueue {
 
   var size: Int { ring.entries }
   var isFull: Bool { (tail &+ 1) % size == head }
+
+  /// Writes `entry` at `index` through a copy of the ring (see `QueueRing`).
+  func store(_ entry: CompletionQueueEntry, at index: Int, memory: any GuestMemory) -> Bool {
+    ring.resolve(memory)
+    let ring = self.ring
+    return ring.writeCompletion(entry, at: index, memory: memory)
+  }
   /// Entries posted and not yet consumed by the host.
   var occupied: Int { (tail &- head &+ size) % size }
 }

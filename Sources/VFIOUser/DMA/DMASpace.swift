@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The client's DMA windows: the map table, address translation and copies.
 ///
 /// Owned by one thread (the reactor); not Sendable. Every address and length that
@@ -51,12 +55,26 @@ public final class DMASpace {
     guard entries.count < maxMappings else { throw .noSpace }
     var mapping: MemoryMapping?
     if let fd {
+      try Self.checkBacking(fd: fd, offset: request.offset, size: request.size)
       mapping = try MemoryMapping.map(
         fd: fd, offset: request.offset, length: request.size,
         access: .init(read: region.readable, write: region.writable))
     }
     entries.insert(Entry(region: region, mapping: mapping), at: slot)
     return region
+  }
+
+  /// A window must lie inside its file: mmap accepts a range past the end of
+  /// a memfd or file, but touching those pages raises SIGBUS, which would
+  /// kill the server at the guest's first access (found by the vfio-stream
+  /// fuzz target). Descriptors that are not regular files (/dev/zero) have no
+  /// such end; their mmap succeeds or fails on its own.
+  static func checkBacking(fd: Int32, offset: UInt64, size: UInt64) throws(SystemError) {
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw .current }
+    guard st.st_mode & S_IFMT == S_IFREG else { return }
+    let (end, overflow) = offset.addingReportingOverflow(size)
+    guard !overflow, end <= UInt64(clamping: st.st_size) else { throw .invalidArgument }
   }
 
   /// The window that exactly matches (address, size), if any.
