@@ -23,20 +23,11 @@ struct CommandInput {
   }
 
   mutating func poke(window: UInt8 = 0, offset: UInt32, _ bytes: [UInt8]) {
-    for start in stride(from: 0, to: bytes.count, by: 255) {
-      let piece = bytes[start..<min(bytes.count, start + 255)]
-      writer.u8(3)
-      writer.u8(window)
-      writer.u32(offset + UInt32(start))
-      writer.u8(UInt8(piece.count))
-      writer.append(Array(piece))
-    }
+    writer.pokeRecords(target: window, offset: offset, bytes)
   }
 
   mutating func doorbell(slot: UInt16, _ value: UInt32) {
-    writer.u8(4)
-    writer.u16(slot)
-    writer.u32(value)
+    writer.doorbellRecord(slot: slot, value)
   }
 
   mutating func register(_ offset: UInt16, _ value: UInt32) {

@@ -35,20 +35,11 @@ struct StreamInput {
 
   /// Writes into the client's memfd `index` (creation order), in pieces.
   mutating func poke(memfd index: UInt8, offset: UInt32, _ bytes: [UInt8]) {
-    for start in stride(from: 0, to: bytes.count, by: 255) {
-      let piece = bytes[start..<min(bytes.count, start + 255)]
-      writer.u8(3)
-      writer.u8(index)
-      writer.u32(offset + UInt32(start))
-      writer.u8(UInt8(piece.count))
-      writer.append(Array(piece))
-    }
+    writer.pokeRecords(target: index, offset: offset, bytes)
   }
 
   mutating func doorbell(slot: UInt16, _ value: UInt32) {
-    writer.u8(4)
-    writer.u16(slot)
-    writer.u32(value)
+    writer.doorbellRecord(slot: slot, value)
   }
 
   mutating func turns(_ count: UInt8) {
