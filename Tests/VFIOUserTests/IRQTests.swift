@@ -2,6 +2,10 @@ import Testing
 import VFIOUser
 import VFIOUserClient
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Event counters the test reads to see whether the server signalled.
 struct EventFDs {
   let fds: [Int32]
@@ -29,6 +33,24 @@ struct EventFDs {
     #expect(events.count(3) == 1)
     #expect(events.count(2) == 0)
     #expect(harness.log.snapshot.irqChanges == [2])
+  }
+
+  /// A pipe holds 8192 eventfd-sized writes; a full one must not stop the
+  /// server (it would block in write(2) and never answer again).
+  @Test func aTriggerPipeNobodyDrainsDoesNotBlockTheServer() throws {
+    let harness = try ServerHarness()
+    defer { harness.shutdown() }
+    let client = try harness.client()
+    var ends: [Int32] = [-1, -1]
+    try #require(pipe(&ends) == 0)
+    defer { FileDescriptor.close(ends[0]) }
+    try client.setIRQs(
+      IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 4), fds: [
+        ends[1], ends[1], ends[1], ends[1],
+      ])
+    FileDescriptor.close(ends[1])  // the server holds its own copies
+    for _ in 0..<9000 { try client.regionWrite(0, offset: 0, data: [3]) }
+    #expect(try client.regionRead(0, offset: 0, count: 1).count == 1)
   }
 
   @Test func maskHoldsAndUnmaskDeliversPending() throws {

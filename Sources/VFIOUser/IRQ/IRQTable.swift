@@ -136,6 +136,9 @@ public final class IRQTable {
     switch action {
     case .trigger:
       FileDescriptor.close(vectors[type][v].trigger)
+      // Any descriptor may come as a trigger: a pipe nobody drains must not
+      // block the reactor once it is full (a lost interrupt is the client's).
+      if fd >= 0 { try? FileDescriptor.setNonBlocking(fd) }
       vectors[type][v].trigger = fd
     case .mask:
       FileDescriptor.close(vectors[type][v].maskFD)
