@@ -29,6 +29,12 @@ _nvme_diagnostics() {
         --namespace-id=1 --cdw10=8 --data-len=4096 --read --raw-binary 2>/dev/null | od -An -tx1 -N16 | xargs)"
 }
 
+# _wait_live: wait up to 30 s for nvme0 to be live again (after a controller reset).
+_wait_live() {
+    for _ in $(seq 300); do [ "$(cat /sys/class/nvme/nvme0/state)" = live ] && return 0; sleep 0.1; done
+    return 1
+}
+
 # _nvme_bdf: PCI address of controller nvme0, e.g. 0000:00:01.0.
 _nvme_bdf() { basename "$(readlink -f /sys/class/nvme/nvme0/device)"; }
 
