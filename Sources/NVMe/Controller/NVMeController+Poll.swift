@@ -79,7 +79,7 @@ extension NVMeController {
         sq.tail = Int(value)
       }
       var budget = Self.fetchBudgetPerQueue
-      while !sq.isEmpty, budget > 0, csts.ready, !csts.fatal, submissionQueues[qid] === sq {
+      while !sq.isEmpty, budget > 0, stillServes(sq, qid: qid) {
         budget &-= 1
         guard let entry = sq.fetch(sq.head, memory: memory) else {
           fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
@@ -87,7 +87,7 @@ extension NVMeController {
         }
         // A fetch by DMA message lets the client in meanwhile: a device
         // reset may have taken the queue away. Its command goes with it.
-        guard csts.ready, !csts.fatal, submissionQueues[qid] === sq else { break }
+        guard stillServes(sq, qid: qid) else { break }
         sq.head = (sq.head &+ 1) % sq.size
         sq.outstanding &+= 1
         work &+= 1
@@ -99,6 +99,12 @@ extension NVMeController {
       }
     }
     return work
+  }
+
+  /// Whether `sq` is still queue `qid` of a ready controller: a command may
+  /// change that, and so may the client during a fetch by DMA message.
+  private func stillServes(_ sq: SubmissionQueue, qid: Int) -> Bool {
+    csts.ready && !csts.fatal && submissionQueues[qid] === sq
   }
 
   /// Posts the completion of a command fetched from `sqid`.
