@@ -107,7 +107,9 @@ public final class Reactor {
   /// Checks the wakeup descriptors without blocking (busy mode never sleeps).
   private func pollWakeups() {
     pollSet.removeAll(keepingCapacity: true)
-    for wakeup in wakeups { pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0)) }
+    for wakeup in wakeups {
+      pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0))
+    }
     guard !pollSet.isEmpty, cshim_ppoll_us(&pollSet, UInt(pollSet.count), 0) > 0 else { return }
     dispatchWakeups()
   }
@@ -118,7 +120,9 @@ public final class Reactor {
   @discardableResult
   private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
     pollSet.removeAll(keepingCapacity: true)
-    for wakeup in wakeups { pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0)) }
+    for wakeup in wakeups {
+      pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0))
+    }
     let socketIndex = pollSet.count
     if let connection = server.connection {
       pollSet.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))

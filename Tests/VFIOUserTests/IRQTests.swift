@@ -45,7 +45,8 @@ struct EventFDs {
     try #require(pipe(&ends) == 0)
     defer { FileDescriptor.close(ends[0]) }
     try client.setIRQs(
-      IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 4), fds: [
+      IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 4),
+      fds: [
         ends[1], ends[1], ends[1], ends[1],
       ])
     FileDescriptor.close(ends[1])  // the server holds its own copies

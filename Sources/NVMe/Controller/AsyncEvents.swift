@@ -20,7 +20,8 @@ public struct AsyncEvent: Sendable, Hashable {
   }
 
   /// A doorbell write to a queue that does not exist.
-  public static let invalidDoorbellRegister = AsyncEvent(type: EventType.error, info: 0, logPage: 0x01)
+  public static let invalidDoorbellRegister = AsyncEvent(
+    type: EventType.error, info: 0, logPage: 0x01)
   /// A doorbell value past the queue's size, or a CQ head that overtakes the tail.
   public static let invalidDoorbellValue = AsyncEvent(type: EventType.error, info: 1, logPage: 0x01)
   public static let temperatureThreshold = AsyncEvent(

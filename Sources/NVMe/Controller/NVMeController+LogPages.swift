@@ -92,7 +92,9 @@ extension NVMeController {
       E.supported | E.logicalBlockContentChange | E.namespaceCapabilityChange
       | E.namespaceInventoryChange | E.exclusiveToNamespace
     var io: [UInt8: UInt32] = [:]
-    for opcode: NVMOpcode in [.flush, .read, .compare, .verify] { io[opcode.rawValue] = E.supported }
+    for opcode: NVMOpcode in [.flush, .read, .compare, .verify] {
+      io[opcode.rawValue] = E.supported
+    }
     for opcode: NVMOpcode in [.write, .writeZeroes, .datasetManagement] {
       io[opcode.rawValue] = E.supported | E.logicalBlockContentChange
     }

@@ -48,7 +48,8 @@ extension NVMeController {
   public func writeRegisters(offset: UInt64, from data: UnsafeRawBufferPointer) -> Bool {
     guard offset & 3 == 0, data.count == 4 || data.count == 8 else { return false }
     for part in stride(from: 0, to: data.count, by: 4) {
-      let value = UInt32(data[part]) | UInt32(data[part + 1]) << 8
+      let value =
+        UInt32(data[part]) | UInt32(data[part + 1]) << 8
         | UInt32(data[part + 2]) << 16 | UInt32(data[part + 3]) << 24
       writeDword(offset &+ UInt64(part), value)
     }
