@@ -36,7 +36,9 @@ public final class FileBackend: BlockBackend {
   public let warnings: [String]
   public var completionFD: Int32? { eventFD }
   public var inFlight: Int { table.used &+ (backlog.count &- backlogHead) }
-  public internal(set) var statistics = BlockStatistics()
+  /// Plain counters, read or assigned whole: no dynamic exclusivity check
+  /// (its cost is per request; see `NVMeController` in NVMe).
+  @exclusivity(unchecked) public internal(set) var statistics = BlockStatistics()
 
   let fd: Int32
   let eventFD: Int32

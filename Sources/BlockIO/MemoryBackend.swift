@@ -1,17 +1,31 @@
+import CShims
+
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// A store in process memory (`mem:SIZE`): requests complete at the next
-/// `reap`. Used by tests and by benchmarks that measure the protocol alone.
+/// A store in process memory (`mem:SIZE`): requests are copied at `submit`
+/// and complete at the next `reap`. Used by tests, as a RAM disk, and by
+/// benchmarks that measure the protocol alone.
+///
+/// `enqueue` only prefetches the first lines of the store's side of each
+/// request; `submit` then copies the whole batch. Random 4 KiB reads over a
+/// large store are bound by memory latency, and starting every request's
+/// misses before the first copy overlaps them: 0.49 us per copy one after
+/// another, 0.33 us in batches of 8 with two lines prefetched each (1 GiB
+/// store in huge pages, a C loop on a 2-vCPU AMD EPYC VM).
 public final class MemoryBackend: BlockBackend {
   public let size: UInt64
   public let isReadOnly: Bool
   public var completionFD: Int32? { nil }
-  public var inFlight: Int { completions.count }
-  public private(set) var statistics = BlockStatistics()
+  public var inFlight: Int { queued.count &+ completions.count }
+  /// Plain counters, read or assigned whole: no dynamic exclusivity check
+  /// (its cost is per request; see `NVMeController` in NVMe).
+  @exclusivity(unchecked) public private(set) var statistics = BlockStatistics()
   private let storage: UnsafeMutableRawBufferPointer
   private let completions = ImmediateCompletions()
+  /// Enqueued since the last `submit`, in order.
+  private var queued: [BlockRequest] = []
   private var closed = false
 
   /// `size` bytes of zeroes. Fails (nil) when the memory cannot be had.
@@ -36,9 +50,24 @@ public final class MemoryBackend: BlockBackend {
 
   public func enqueue(_ request: BlockRequest) {
     statistics.submitted &+= 1
-    let errno = perform(request)
-    if errno != 0 { statistics.failed &+= 1 }
-    completions.append(BlockCompletion(tag: request.tag, errno: errno))
+    prefetch(request)
+    queued.append(request)
+  }
+
+  /// Hints the first two cache lines of the store behind `request`; the
+  /// hardware prefetcher follows the rest of the run once the copy starts.
+  private func prefetch(_ request: BlockRequest) {
+    guard request.operation == .read || request.operation == .write,
+      checkedRange(request.offset, 128) != nil, let base = storage.baseAddress
+    else { return }
+    let line = base + Int(request.offset)
+    if request.operation == .read {
+      cshim_prefetch_read(line)
+      cshim_prefetch_read(line + 64)
+    } else {
+      cshim_prefetch_write(line)
+      cshim_prefetch_write(line + 64)
+    }
   }
 
   private func perform(_ request: BlockRequest) -> Int32 {
@@ -80,7 +109,16 @@ public final class MemoryBackend: BlockBackend {
     return Int(offset)..<Int(end)
   }
 
-  public func submit() { statistics.submitCalls &+= 1 }
+  public func submit() {
+    statistics.submitCalls &+= 1
+    guard !queued.isEmpty else { return }
+    for request in queued {
+      let errno = perform(request)
+      if errno != 0 { statistics.failed &+= 1 }
+      completions.append(BlockCompletion(tag: request.tag, errno: errno))
+    }
+    queued.removeAll(keepingCapacity: true)
+  }
 
   @discardableResult
   public func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
@@ -89,11 +127,15 @@ public final class MemoryBackend: BlockBackend {
     return count
   }
 
-  public func drain(_ deliver: (BlockCompletion) -> Void) { reap(deliver) }
+  public func drain(_ deliver: (BlockCompletion) -> Void) {
+    submit()
+    reap(deliver)
+  }
 
   public func close() {
     guard !closed else { return }
     closed = true
+    queued.removeAll()
     completions.removeAll()
   }
 }

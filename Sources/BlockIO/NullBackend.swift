@@ -10,7 +10,9 @@ public final class NullBackend: BlockBackend {
   public let isReadOnly: Bool
   public var completionFD: Int32? { nil }
   public var inFlight: Int { completions.count }
-  public private(set) var statistics = BlockStatistics()
+  /// Plain counters, read or assigned whole: no dynamic exclusivity check
+  /// (its cost is per request; see `NVMeController` in NVMe).
+  @exclusivity(unchecked) public private(set) var statistics = BlockStatistics()
   private let completions = ImmediateCompletions()
   private var closed = false
 

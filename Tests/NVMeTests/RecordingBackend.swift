@@ -53,17 +53,20 @@ final class RecordingBackend: BlockBackend {
   @discardableResult
   func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
     guard !holding else { return 0 }
-    return deliverAll(deliver)
+    return deliverInjected(deliver) + inner.reap(deliver)
   }
 
-  private func deliverAll(_ deliver: (BlockCompletion) -> Void) -> Int {
+  private func deliverInjected(_ deliver: (BlockCompletion) -> Void) -> Int {
     let injected = failed
     failed.removeAll()
     for completion in injected { deliver(completion) }
-    return injected.count + inner.reap(deliver)
+    return injected.count
   }
 
-  func drain(_ deliver: (BlockCompletion) -> Void) { _ = deliverAll(deliver) }
+  func drain(_ deliver: (BlockCompletion) -> Void) {
+    _ = deliverInjected(deliver)
+    inner.drain(deliver)
+  }
 
   func close() { inner.close() }
 }

@@ -7,7 +7,9 @@ public final class Namespace {
   public let isReadOnly: Bool
   /// Formats offered; Format NVM picks among them.
   public let lbaFormats: [LBAFormat]
-  public private(set) var formatIndex: Int
+  /// The format in use. Unchecked: an index read or assigned whole, read by
+  /// every I/O command.
+  @exclusivity(unchecked) public private(set) var formatIndex: Int
   public let nguid: [UInt8]
   public let eui64: [UInt8]
   public let uuid: [UInt8]
@@ -90,7 +92,8 @@ enum NamespaceIdentifiers {
     }
     let a = fnv(0xCBF2_9CE4_8422_2325)
     let b = fnv(0x84222325_CBF29CE4)
-    let bytes = (0..<8).map { UInt8(truncatingIfNeeded: a >> (8 * $0)) }
+    let bytes =
+      (0..<8).map { UInt8(truncatingIfNeeded: a >> (8 * $0)) }
       + (0..<8).map { UInt8(truncatingIfNeeded: b >> (8 * $0)) }
     var uuid = bytes
     uuid[6] = (uuid[6] & 0x0F) | 0x40  // version 4 layout

@@ -1,15 +1,19 @@
+// Queue indices, counters and rings are `@exclusivity(unchecked)` for the
+// reason `NVMeController` gives: plain values read or assigned whole. The
+// backlog, an array, keeps its check.
+
 /// A submission queue as the controller tracks it.
 final class SubmissionQueue {
   let id: UInt16
   let completionQueueID: UInt16
-  var ring: QueueRing
+  @exclusivity(unchecked) var ring: QueueRing
   /// Next entry the controller will fetch.
-  var head = 0
+  @exclusivity(unchecked) var head = 0
   /// Last valid tail the host rang.
-  var tail = 0
+  @exclusivity(unchecked) var tail = 0
   /// Commands fetched and not yet completed.
-  var outstanding = 0
-  var statistics = QueueStatistics()
+  @exclusivity(unchecked) var outstanding = 0
+  @exclusivity(unchecked) var statistics = QueueStatistics()
 
   init(id: UInt16, completionQueueID: UInt16, ring: QueueRing) {
     self.id = id
@@ -33,20 +37,20 @@ final class CompletionQueue {
   let id: UInt16
   let vector: UInt16
   let interruptsEnabled: Bool
-  var ring: QueueRing
+  @exclusivity(unchecked) var ring: QueueRing
   /// Next slot the controller writes.
-  var tail = 0
+  @exclusivity(unchecked) var tail = 0
   /// Last valid head the host rang.
-  var head = 0
-  var phase = true
+  @exclusivity(unchecked) var head = 0
+  @exclusivity(unchecked) var phase = true
   /// Completions that did not fit (the host has not consumed enough yet),
   /// posted in order as soon as the head moves. Bounded: each one holds an SQ
   /// slot the host cannot reuse until it sees the completion.
   var backlog: [CompletionQueueEntry] = []
   /// Submission queues feeding this one.
-  var submissionQueueCount = 0
+  @exclusivity(unchecked) var submissionQueueCount = 0
   /// Entries posted since the last interrupt.
-  var unsignalled = 0
+  @exclusivity(unchecked) var unsignalled = 0
 
   init(id: UInt16, vector: UInt16, interruptsEnabled: Bool, ring: QueueRing) {
     self.id = id

@@ -15,8 +15,9 @@ public final class DMASpace {
 
   /// Sorted by address, never overlapping.
   private var entries: [Entry] = []
-  /// The window the last translation hit: guest I/O is strongly local.
-  private var lastHit = 0
+  /// The window the last translation hit: guest I/O is strongly local. An
+  /// index read or assigned whole, so unchecked (it is read per request).
+  @exclusivity(unchecked) private var lastHit = 0
 
   public var maxMappings: Int
   public var pageSize: UInt64

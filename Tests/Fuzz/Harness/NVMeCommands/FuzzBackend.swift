@@ -29,16 +29,20 @@ final class FuzzBackend: BlockBackend {
 
   @discardableResult
   func reap(_ deliver: (BlockCompletion) -> Void) -> Int {
-    holding ? 0 : deliverAll(deliver)
+    guard !holding else { return 0 }
+    return deliverInjected(deliver) + inner.reap(deliver)
   }
 
-  func drain(_ deliver: (BlockCompletion) -> Void) { _ = deliverAll(deliver) }
+  func drain(_ deliver: (BlockCompletion) -> Void) {
+    _ = deliverInjected(deliver)
+    inner.drain(deliver)
+  }
 
-  private func deliverAll(_ deliver: (BlockCompletion) -> Void) -> Int {
+  private func deliverInjected(_ deliver: (BlockCompletion) -> Void) -> Int {
     let injected = failed
     failed.removeAll()
     for completion in injected { deliver(completion) }
-    return injected.count + inner.reap(deliver)
+    return injected.count
   }
 
   func close() { inner.close() }
