@@ -7,7 +7,9 @@ enum IOKind: Sendable {
   case read, write, compare, verify, flush, writeZeroes, deallocate
 }
 
-/// One command handed to a backend, from fetch to completion.
+/// One command handed to a backend, from fetch to completion. Plain values
+/// only, so copying one in and out of the table costs no reference counting
+/// (the guest's segments of a bounced command live beside it in the table).
 struct IOContext {
   var submissionQueueID: UInt16 = 0
   var commandID: UInt16 = 0
@@ -20,8 +22,6 @@ struct IOContext {
   var status: NVMeStatus = .success
   /// Data bytes moved (for statistics and SMART).
   var bytes: UInt64 = 0
-  /// The guest's segments, kept when data goes through `bounce`.
-  var segments: [DataSegment] = []
   /// Controller-owned buffer for compare/verify and for guest memory that is
   /// not fd-mapped; nil on the zero-copy path.
   var bounce: UnsafeMutableRawBufferPointer?
@@ -41,6 +41,10 @@ final class InFlightTable {
 
   @exclusivity(unchecked) private var contexts: [IOContext] = []
   @exclusivity(unchecked) private var iovecStorage: [UnsafeMutablePointer<iovec>] = []
+  /// The guest's segments of a command whose data goes through its bounce
+  /// buffer (a read into memory without a host mapping, a Compare); empty
+  /// otherwise.
+  @exclusivity(unchecked) private var bounceSegments: [[DataSegment]] = []
   @exclusivity(unchecked) private var free: [Int] = []
   @exclusivity(unchecked) private(set) var active = 0
 
@@ -50,6 +54,7 @@ final class InFlightTable {
     active &+= 1
     if let slot = free.popLast() { return slot }
     contexts.append(IOContext())
+    bounceSegments.append([])
     iovecStorage.append(UnsafeMutablePointer<iovec>.allocate(capacity: Self.maxIovecs))
     return contexts.count - 1
   }
@@ -59,6 +64,20 @@ final class InFlightTable {
   subscript(slot: Int) -> IOContext {
     get { contexts[slot] }
     set { contexts[slot] = newValue }
+  }
+
+  /// Keeps `segments` with `slot` until `takeSegments`, `vacate` or `release`.
+  func setSegments(_ slot: Int, _ segments: [DataSegment]) {
+    guard slot >= 0, slot < bounceSegments.count else { return }
+    bounceSegments[slot] = segments
+  }
+
+  /// The segments kept with `slot`, handed to the caller.
+  func takeSegments(_ slot: Int) -> [DataSegment] {
+    guard slot >= 0, slot < bounceSegments.count, !bounceSegments[slot].isEmpty else { return [] }
+    let segments = bounceSegments[slot]
+    bounceSegments[slot] = []
+    return segments
   }
 
   func isLive(_ slot: Int) -> Bool {
@@ -80,6 +99,7 @@ final class InFlightTable {
   func vacate(_ slot: Int) {
     guard slot >= 0, slot < contexts.count else { return }
     contexts[slot] = IOContext()
+    if !bounceSegments[slot].isEmpty { bounceSegments[slot] = [] }
     free.append(slot)
     active &-= 1
   }
@@ -96,6 +116,7 @@ final class InFlightTable {
     for pointer in iovecStorage { pointer.deallocate() }
     iovecStorage.removeAll()
     contexts.removeAll()
+    bounceSegments.removeAll()
     free.removeAll()
   }
 }

@@ -61,6 +61,7 @@ extension NVMeController {
       namespaceID: ns.id, startingLBA: slba, kind: kind, pendingParts: 1, bytes: length)
     let iovecs = inFlight.iovecs(slot)
     var iovecCount = 0
+    var bounceSegments: [DataSegment] = []
     do throws(NVMeStatus) {
       switch kind {
       case .read, .write:
@@ -89,14 +90,14 @@ extension NVMeController {
           if kind == .write {
             try DataTransfer.copyFromGuest(segments: segments, into: bounce, memory: memory)
           } else {
-            context.segments = segments
+            bounceSegments = segments
           }
           iovecs[0] = iovec(iov_base: bounce.baseAddress, iov_len: byteCount)
           iovecCount = 1
         }
       case .compare, .verify:
         if kind == .compare {
-          context.segments = try sqe.dataSegments(
+          bounceSegments = try sqe.dataSegments(
             length: byteCount, direction: .hostToController, limits: ioLimits, memory: memory)
         }
         let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: 4096)
@@ -112,6 +113,7 @@ extension NVMeController {
       throw error
     }
     inFlight[slot] = context
+    if !bounceSegments.isEmpty { inFlight.setSegments(slot, bounceSegments) }
     let operation: BlockOperation = kind == .write ? .write : .read
     enqueue(
       operation, namespaceIndex: nsIndex, offset: offset, length: length, slot: slot,
@@ -269,22 +271,24 @@ extension NVMeController {
       return
     }
     // Out of the table before the guest is touched (see `InFlightTable.vacate`).
+    let segments = context.bounce == nil ? [] : inFlight.takeSegments(slot)
     inFlight.vacate(slot)
-    finish(context)
+    finish(context, segments: segments)
     context.bounce?.deallocate()
   }
 
-  private func finish(_ context: IOContext) {
+  /// `segments`: the guest's side of a bounced command.
+  private func finish(_ context: IOContext, segments: [DataSegment]) {
     var status = context.status
     if status.isSuccess, let bounce = context.bounce, let memory {
       do throws(NVMeStatus) {
         switch context.kind {
         case .read:
           try DataTransfer.copyToGuest(
-            UnsafeRawBufferPointer(bounce), segments: context.segments, memory: memory)
+            UnsafeRawBufferPointer(bounce), segments: segments, memory: memory)
         case .compare:
           let host = try DataTransfer.copyFromGuest(
-            segments: context.segments, length: bounce.count, memory: memory)
+            segments: segments, length: bounce.count, memory: memory)
           if host.count != bounce.count || !host.elementsEqual(bounce) {
             status = .compareFailure
           }
