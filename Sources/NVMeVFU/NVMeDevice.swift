@@ -172,8 +172,18 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
 
   public func dmaMapped(_ region: DMARegion) { controller.memoryDidChange() }
 
-  /// In-flight I/O may point into the window: it finishes before the unmap.
-  public func dmaWillUnmap(_ region: DMARegion) { controller.memoryWillChange() }
+  /// A window with a host mapping may have in-flight I/O pointing into it:
+  /// that finishes before the reply (the spec: release every reference to
+  /// a mapped region before replying). A window without one is reached only
+  /// by DMA messages and I/O into it goes through bounce buffers, so there
+  /// is nothing to wait for; a command that later finds the window gone
+  /// completes with Data Transfer Error. Draining there would post
+  /// completions by DMA_WRITE while the client waits for this reply, which
+  /// QEMU, holding its big lock meanwhile, cannot serve.
+  public func dmaWillUnmap(_ region: DMARegion) {
+    guard region.isMapped else { return }
+    controller.memoryWillChange()
+  }
 
   /// The VMM is gone; its guest with it. The next client starts from a
   /// freshly reset controller (its I/O already finished when the DMA windows
