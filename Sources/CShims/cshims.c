@@ -2,6 +2,7 @@
 #include "cshims.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -68,15 +69,19 @@ ssize_t cshim_recv_with_fds(int sock, void *buf, size_t len, int flags, int *fds
   return n;
 }
 
-int cshim_memfd_create(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+int cshim_memfd_create(const char *name) {
+  return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int cshim_seal_size(int fd) {
+  return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+}
 
 int cshim_eventfd(unsigned int initval, int nonblocking) {
   return eventfd(initval, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0));
 }
 
 int cshim_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }
-
-#include <fcntl.h>
 
 int cshim_fallocate(int fd, int mode, int64_t offset, int64_t length) {
   return fallocate(fd, mode, (off_t)offset, (off_t)length);

@@ -17,8 +17,12 @@ ssize_t cshim_send_with_fds(int sock, const void *buf, size_t len, const int *fd
 ssize_t cshim_recv_with_fds(int sock, void *buf, size_t len, int flags, int *fds, int maxfds,
                             int *nfds, int *truncated);
 
-// memfd_create(2) with MFD_CLOEXEC; glibc declares it only with _GNU_SOURCE.
+// memfd_create(2) with MFD_CLOEXEC and MFD_ALLOW_SEALING; glibc declares it only
+// with _GNU_SOURCE.
 int cshim_memfd_create(const char *name);
+// Fixes a memfd's size for good (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL):
+// a peer holding the descriptor can then no longer truncate it under us.
+int cshim_seal_size(int fd);
 
 // eventfd(2) with EFD_CLOEXEC (and EFD_NONBLOCK when `nonblocking`).
 int cshim_eventfd(unsigned int initval, int nonblocking);

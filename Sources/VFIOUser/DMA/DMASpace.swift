@@ -57,9 +57,15 @@ public final class DMASpace {
     var mapping: MemoryMapping?
     if let fd {
       try Self.checkBacking(fd: fd, offset: request.offset, size: request.size)
-      mapping = try MemoryMapping.map(
+      let mapped = try MemoryMapping.map(
         fd: fd, offset: request.offset, length: request.size,
         access: .init(read: region.readable, write: region.writable))
+      // The client may shrink the file later; see `DMAFaultGuard`.
+      guard DMAFaultGuard.watch(mapped) else {
+        mapped.unmap()
+        throw .noSpace
+      }
+      mapping = mapped
     }
     entries.insert(Entry(region: region, mapping: mapping), at: slot)
     return region
@@ -78,6 +84,12 @@ public final class DMASpace {
     guard !overflow, end <= UInt64(clamping: st.st_size) else { throw .invalidArgument }
   }
 
+  private static func release(_ mapping: MemoryMapping?) {
+    guard let mapping else { return }
+    DMAFaultGuard.unwatch(mapping)
+    mapping.unmap()
+  }
+
   /// The window that exactly matches (address, size), if any.
   public func find(address: UInt64, size: UInt64) -> DMARegion? {
     guard let i = index(containing: address), entries[i].region.address == address,
@@ -93,13 +105,13 @@ public final class DMASpace {
       entries[i].region.size == size
     else { throw .notFound }
     let entry = entries.remove(at: i)
-    entry.mapping?.unmap()
+    Self.release(entry.mapping)
     lastHit = 0
     return entry.region
   }
 
   public func removeAll() {
-    for entry in entries { entry.mapping?.unmap() }
+    for entry in entries { Self.release(entry.mapping) }
     entries.removeAll()
     lastHit = 0
   }

@@ -22,6 +22,8 @@ public final class VFIOUserServer {
   /// Something went wrong inside a nested wait; drop the client when back at the top.
   var mustDisconnect = false
   var dmaDepth = 0
+  /// `DMAFaultGuard.faults` when last looked at (the count is per process).
+  private var reportedDMAFaults = DMAFaultGuard.faults
 
   public init(device: any VFIOUserDevice, options: ServerOptions = ServerOptions()) {
     self.device = device
@@ -36,6 +38,21 @@ public final class VFIOUserServer {
   deinit {
     dropClient(reason: nil)
     closeListener()
+  }
+
+  /// Pages behind a DMA window that vanished since the last look (the client
+  /// shrank the file it shared): the guard put zero pages in their place, so
+  /// the server only has to say so.
+  private func reportLostClientMemory() {
+    let faults = DMAFaultGuard.faults
+    guard faults != reportedDMAFaults else { return }
+    log(
+      .error,
+      "client memory behind a DMA window vanished (\(faults &- reportedDMAFaults) page(s), "
+        + "the last at host address 0x\(String(DMAFaultGuard.lastAddress, radix: 16))): the "
+        + "client shrank the file it shared; those pages read as zeroes here and writes to "
+        + "them are lost")
+    reportedDMAFaults = faults
   }
 
   // MARK: listening and accepting
@@ -107,6 +124,7 @@ public final class VFIOUserServer {
   /// is gone (it has then been dropped).
   @discardableResult
   public func serviceConnection(budget: Int = 64) -> Bool {
+    reportLostClientMemory()
     var handled = 0
     while let connection, !mustDisconnect, handled < budget {
       handled += 1

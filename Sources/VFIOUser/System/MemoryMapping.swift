@@ -56,13 +56,19 @@ public struct MemoryMapping: @unchecked Sendable {
 
 /// memfd_create(2) plus a size: anonymous shared memory to hand to a peer.
 public enum SharedMemory {
-  public static func create(name: String, size: UInt64) throws(SystemError) -> Int32 {
+  /// `sealed`: the size is sealed (F_SEAL_SHRINK, F_SEAL_GROW), so a peer
+  /// holding the descriptor cannot truncate it; touching a page past a new
+  /// end would raise SIGBUS in every process that maps it. Tests that play
+  /// such a peer pass false.
+  public static func create(name: String, size: UInt64, sealed: Bool = true)
+    throws(SystemError) -> Int32
+  {
     let fd = try syscallRetrying { cshim_memfd_create(name) }
     guard let length = off_t(exactly: size) else {
       FileDescriptor.close(fd)
       throw .invalidArgument
     }
-    if ftruncate(fd, length) != 0 {
+    if ftruncate(fd, length) != 0 || (sealed && cshim_seal_size(fd) != 0) {
       let error = SystemError.current
       FileDescriptor.close(fd)
       throw error
