@@ -38,6 +38,21 @@ import Testing
     #expect(harness.csts == 1)
   }
 
+  /// IOSQES/IOCQES other than the sizes Identify reports (SQES 6, CQES 4):
+  /// CFS at enable, as Linux's target and QEMU's NVMe model do.
+  @Test(
+    arguments: [
+      (0, 0), (6, 0), (0, 4), (7, 4), (6, 5), (4, 6),
+    ] as [(UInt32, UInt32)])
+  func wrongEntrySizesSetFatalStatus(iosqes: UInt32, iocqes: UInt32) throws {
+    let harness = try ControllerHarness()
+    harness.enable(cc: 1 | iosqes << 16 | iocqes << 20)
+    #expect(harness.csts & 0b11 == 0b10)
+    harness.write32(RegisterOffset.cc, 0)
+    harness.enable()
+    #expect(harness.csts == 1)
+  }
+
   @Test func adminQueueOfOneEntryIsRefused() throws {
     let harness = try ControllerHarness()
     harness.enable(adminEntries: 1)

@@ -111,6 +111,10 @@ extension NVMeController {
   }
 
   /// CC.EN 0 -> 1: validate the configuration and the admin queue, then RDY.
+  ///
+  /// IOSQES and IOCQES must name the only entry sizes Identify reports
+  /// (SQES, CQES: 64 and 16 bytes), as Linux's own target and QEMU's NVMe
+  /// model require at enable; every host sets them there.
   func enable() {
     guard !csts.fatal else { return }
     csts.shutdownStatus = 0
@@ -118,6 +122,8 @@ extension NVMeController {
     let acqs = aqa.completionEntries
     guard cc.commandSet == 0, cc.ams == 0,
       cc.mps >= capabilities.mpsMin, cc.mps <= capabilities.mpsMax,
+      cc.iosqes == ControllerIdentity.submissionEntryExponent,
+      cc.iocqes == ControllerIdentity.completionEntryExponent,
       asqs >= 2, acqs >= 2, asqs <= min(4096, capabilities.maxQueueEntries),
       acqs <= min(4096, capabilities.maxQueueEntries)
     else {

@@ -46,11 +46,14 @@ public struct ControllerIdentity: Sendable, Hashable {
   public var kas: UInt16
   /// Total NVM capacity in bytes (TNVMCAP); 0 when namespace management is absent.
   public var tnvmcap: UInt64
+  /// The one SQE and CQE size this controller has, as log2 (64 and 16 bytes).
+  public static let submissionEntryExponent: UInt8 = 6
+  public static let completionEntryExponent: UInt8 = 4
   /// SQES/CQES as log2 of the entry size: required (min) and maximum.
-  public var sqesMin: UInt8 = 6
-  public var sqesMax: UInt8 = 6
-  public var cqesMin: UInt8 = 4
-  public var cqesMax: UInt8 = 4
+  public var sqesMin = submissionEntryExponent
+  public var sqesMax = submissionEntryExponent
+  public var cqesMin = completionEntryExponent
+  public var cqesMax = completionEntryExponent
   /// Maximum outstanding commands (MAXCMD); 0 = not reported (PCIe may leave it 0).
   public var maxcmd: UInt16
   /// Number of Namespaces: the largest valid NSID.
