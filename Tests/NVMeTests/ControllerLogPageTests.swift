@@ -17,6 +17,52 @@ import Testing
     #expect(page[1024...].allSatisfy { $0 == 0xCC })
   }
 
+  /// Each entry's Status Field carries in bit 0 the Phase Tag its command's
+  /// completion was posted with: across CQ wraps, and for completions that
+  /// waited in the backlog of a full CQ.
+  @Test func errorLogEntriesCarryThePostedPhaseTag() throws {
+    let harness = try ControllerHarness.ready()
+    #expect(harness.createIOQueuePair(2, entries: 4))
+    var posted: [UInt16: Bool] = [:]
+    var submitted: [UInt16] = []
+    var backlogged = 0
+    for _ in 0..<3 {
+      // Two batches of three failing reads before the host looks: the first
+      // fills the 4-entry CQ (three slots usable), the second waits in the
+      // backlog until the host consumes.
+      for _ in 0..<2 {
+        for _ in 0..<3 {
+          let cid = harness.makeCID()
+          submitted.append(cid)
+          harness.push(ControllerHarness.rw(.read, slba: 9000, blocks: 1, cid: cid), queue: 2)
+        }
+        harness.controller.poll()
+      }
+      backlogged = max(backlogged, harness.controller.completionQueues[2]?.backlog.count ?? 0)
+      for _ in 0..<8 {
+        while let entry = harness.popCompletion(queue: 2) {
+          posted[entry.commandIdentifier] = entry.phase
+          #expect(entry.status == .lbaOutOfRange)
+        }
+        harness.controller.poll()
+      }
+    }
+    #expect(backlogged == 3, "completions waited in the backlog")
+    #expect(submitted.allSatisfy { posted[$0] != nil })
+    #expect(Set(posted.values) == [true, false], "the CQ wrapped")
+
+    let (status, page) = harness.getLogPage(0x01, bytes: 4096)
+    #expect(status == .success)
+    var checked = 0
+    for index in 0..<64 where field(page, index * 64 + 8, as: UInt16.self) == 2 {
+      let cid = field(page, index * 64 + 10, as: UInt16.self)
+      let phase = field(page, index * 64 + 12, as: UInt16.self) & 1 == 1
+      #expect(posted[cid] == phase, "cid \(cid)")
+      checked += 1
+    }
+    #expect(checked == posted.count)
+  }
+
   @Test func errorLogRecordsFailedCommandsNewestFirst() throws {
     let harness = try ControllerHarness.ready()
     let adminFailure = try #require(

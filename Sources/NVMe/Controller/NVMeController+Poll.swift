@@ -120,7 +120,9 @@ extension NVMeController {
     sq.statistics.commands &+= 1
     if !status.isSuccess {
       sq.statistics.errors &+= 1
-      recordError(sqid: sqid, cid: cid, status: status, namespaceID: namespaceID, lba: lba)
+      recordError(
+        sqid: sqid, cid: cid, status: status, phase: cq.phaseOfNextPost, namespaceID: namespaceID,
+        lba: lba)
     }
     let entry = CompletionQueueEntry(
       dw0: dw0, dw1: dw1, submissionQueueHead: UInt16(truncatingIfNeeded: sq.head),
@@ -173,13 +175,15 @@ extension NVMeController {
     pendingVectors.removeAll(keepingCapacity: true)
   }
 
+  /// `phase`: the Phase Tag the command's completion is (or will be) posted
+  /// with, which the entry's Status Field carries in bit 0.
   func recordError(
-    sqid: UInt16, cid: UInt16, status: NVMeStatus, namespaceID: UInt32, lba: UInt64
+    sqid: UInt16, cid: UInt16, status: NVMeStatus, phase: Bool, namespaceID: UInt32, lba: UInt64
   ) {
     errorLog.record(
       ErrorInformationEntry(
-        submissionQueueID: sqid, commandID: cid, status: status.encoded, lba: lba,
-        namespaceID: namespaceID))
+        submissionQueueID: sqid, commandID: cid, status: status.encoded, phaseTag: phase,
+        lba: lba, namespaceID: namespaceID))
     health.errorLogEntries = errorLog.lifetimeCount
   }
 

@@ -70,6 +70,14 @@ final class CompletionQueue {
   }
   /// Entries posted and not yet consumed by the host.
   var occupied: Int { (tail &- head &+ size) % size }
+
+  /// The Phase Tag of the next completion for this queue, which goes after
+  /// the backlog: entries are posted in order, and the phase flips each time
+  /// the tail wraps.
+  var phaseOfNextPost: Bool {
+    let wraps = (tail &+ backlog.count) / size
+    return wraps % 2 == 0 ? phase : !phase
+  }
 }
 
 /// Per-queue counters for the server's statistics.
