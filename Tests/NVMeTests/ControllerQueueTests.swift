@@ -169,6 +169,33 @@ import Testing
     #expect(delete(harness, .deleteIOCompletionQueue, qid: 1) == .success)
   }
 
+  /// Completions of a deleted SQ still waiting for room in a full CQ are
+  /// dropped with it: nothing naming the queue appears after the delete's
+  /// own completion.
+  @Test func deletingASubmissionQueueDropsItsBackloggedCompletions() throws {
+    let harness = try ControllerHarness.ready()
+    #expect(harness.createIOQueuePair(2, entries: 4))
+    var cids: [UInt16] = []
+    for _ in 0..<2 {
+      for _ in 0..<3 {
+        let cid = harness.makeCID()
+        cids.append(cid)
+        harness.push(ControllerHarness.rw(.read, slba: 9000, blocks: 1, cid: cid), queue: 2)
+      }
+      harness.controller.poll()
+    }
+    #expect(harness.controller.completionQueues[2]?.backlog.count == 3)
+    #expect(delete(harness, .deleteIOSubmissionQueue, qid: 2) == .success)
+    #expect(harness.controller.completionQueues[2]?.backlog.isEmpty == true)
+    var seen: [UInt16] = []
+    for _ in 0..<4 {
+      while let entry = harness.popCompletion(queue: 2) { seen.append(entry.commandIdentifier) }
+      harness.controller.poll()
+    }
+    #expect(seen == Array(cids.prefix(3)), "only what the CQ held before the delete")
+    #expect(delete(harness, .deleteIOCompletionQueue, qid: 2) == .success)
+  }
+
   @Test func resetDropsCompletionsOfInFlightCommands() throws {
     let harness = try ControllerHarness.ready()
     harness.recorders[0].holding = true

@@ -61,12 +61,19 @@ extension NVMeController {
 
   /// Delete I/O Submission Queue: its in-flight commands finish first (their
   /// buffers are guest memory the host is about to reuse), then it goes.
+  /// Their completions that do not fit the CQ are dropped, as QEMU's NVMe
+  /// model does: posted after the delete's own completion, they would name a
+  /// queue the host has already torn down (and command IDs it may reuse).
   func deleteSubmissionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
     let qid = Int(sqe.cdw10 & 0xFFFF)
     guard qid != 0, qid < submissionQueues.count, let sq = submissionQueues[qid] else {
       throw .invalidQueueIdentifier
     }
     if sq.outstanding > 0 { drainBackends() }
+    if let cq = completionQueues[Int(sq.completionQueueID)] {
+      flushBacklog(cq)
+      cq.backlog.removeAll { $0.submissionQueueIdentifier == UInt16(qid) }
+    }
     submissionQueues[qid] = nil
     activeSubmissionIDs.removeAll { $0 == qid }
     if let cq = completionQueues[Int(sq.completionQueueID)] { cq.submissionQueueCount &-= 1 }
