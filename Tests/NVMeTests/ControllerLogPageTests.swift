@@ -126,19 +126,29 @@ import Testing
     #expect(field(smart, 88, as: UInt64.self) == 0)
   }
 
+  /// Verify reads data units but is not a host read command; Compare is
+  /// both; Write Zeroes is neither a host write command nor data written.
   @Test func compareAndVerifyCountAsDataUnitsRead() throws {
     let harness = try ControllerHarness.ready()
     let verify = ControllerHarness.rw(.verify, slba: 0, blocks: 1000)
     #expect(harness.io(verify) == .success)
     var (_, smart) = harness.getLogPage(0x02, bytes: 512)
     #expect(field(smart, 32, as: UInt64.self) == 1)
+    #expect(field(smart, 64, as: UInt64.self) == 0)  // host read commands
     harness.memory.poke(ControllerHarness.page(16), [UInt8](repeating: 0, count: 512))
     let compare = ControllerHarness.rw(
       .compare, slba: 0, blocks: 1, prp1: ControllerHarness.page(16))
     #expect(harness.io(compare) == .success)
+    let zeroes = SubmissionQueueEntry(
+      opcode: NVMOpcode.writeZeroes.rawValue, commandIdentifier: 0, namespaceIdentifier: 1,
+      cdw10: 0,
+      cdw12: 999)
+    #expect(harness.io(zeroes) == .success)
     (_, smart) = harness.getLogPage(0x02, bytes: 512)
     #expect(field(smart, 32, as: UInt64.self) == 2)
     #expect(field(smart, 48, as: UInt64.self) == 0)  // nothing written
+    #expect(field(smart, 64, as: UInt64.self) == 1)  // the Compare
+    #expect(field(smart, 80, as: UInt64.self) == 0)  // host write commands
   }
 
   @Test func smartPowerOnHoursFollowTheClock() throws {

@@ -304,22 +304,21 @@ extension NVMeController {
       namespaceID: context.namespaceID, lba: context.startingLBA)
   }
 
-  /// SMART and per-queue counters for a successful command.
+  /// SMART and per-queue counters for a successful command. Host Read
+  /// Commands counts Read and Compare, Host Write Commands counts Write;
+  /// Data Units Read also counts the blocks Verify reads, and Write Zeroes
+  /// counts nowhere (the SMART log's definitions for the NVM command set).
   private func account(_ context: IOContext) {
     switch context.kind {
-    case .read:
+    case .read, .compare:
       health.hostReadCommands &+= 1
       bytesRead &+= context.bytes
-    case .compare, .verify:
-      health.hostReadCommands &+= 1
-      // Data Units Read counts blocks read by Compare and Verify too.
+    case .verify:
       bytesRead &+= context.bytes
     case .write:
       health.hostWriteCommands &+= 1
       bytesWritten &+= context.bytes
-    case .writeZeroes:
-      health.hostWriteCommands &+= 1
-    case .flush, .deallocate: break
+    case .writeZeroes, .flush, .deallocate: break
     }
     if context.kind == .read || context.kind == .write,
       Int(context.submissionQueueID) < submissionQueues.count,
