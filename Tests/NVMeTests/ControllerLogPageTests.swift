@@ -151,6 +151,38 @@ import Testing
     #expect(field(smart, 80, as: UInt64.self) == 0)  // host write commands
   }
 
+  /// Controller Busy Time: minutes with an I/O command outstanding, the
+  /// current stretch included; idle time does not count.
+  @Test func smartBusyTimeCountsMinutesWithIOOutstanding() throws {
+    let harness = try ControllerHarness.ready()
+    func busyMinutes() -> UInt64 {
+      field(harness.getLogPage(0x02, bytes: 512).1, 96, as: UInt64.self)
+    }
+    #expect(busyMinutes() == 0)
+    harness.recorders[0].holding = true
+    harness.push(
+      ControllerHarness.rw(.read, slba: 0, blocks: 1, prp1: ControllerHarness.page(16), cid: 5),
+      queue: 1)
+    harness.controller.poll()
+    harness.now += 150_000
+    #expect(busyMinutes() == 2, "2.5 minutes so far, the read still outstanding")
+    harness.recorders[0].holding = false
+    harness.controller.poll()
+    #expect(harness.popCompletion(queue: 1)?.commandIdentifier == 5)
+    harness.now += 10 * 60_000
+    harness.controller.poll()
+    #expect(busyMinutes() == 2, "idle minutes do not count")
+    harness.recorders[0].holding = true
+    harness.push(
+      ControllerHarness.rw(.read, slba: 0, blocks: 1, prp1: ControllerHarness.page(16), cid: 6),
+      queue: 1)
+    harness.controller.poll()
+    harness.now += 40_000
+    harness.recorders[0].holding = false
+    harness.controller.poll()
+    #expect(busyMinutes() == 3, "2.5 + 0.67 minutes")
+  }
+
   @Test func smartPowerOnHoursFollowTheClock() throws {
     let harness = try ControllerHarness.ready()
     harness.now += 3 * 3_600_000 + 5

@@ -50,6 +50,7 @@ extension NVMeController {
     var log = health
     let elapsedHours = (clock() &- startTime) / 3_600_000
     log.powerOnHours = elapsedHours
+    log.controllerBusyTime = busyTimeMilliseconds / 60_000
     log.powerCycles = 1
     log.criticalWarning = criticalWarning
     log.compositeTemperature = Self.compositeTemperature

@@ -55,6 +55,10 @@ public final class NVMeController {
   /// Data moved by Read and Write commands, for SMART's data units.
   @exclusivity(unchecked) var bytesRead: UInt64 = 0
   @exclusivity(unchecked) var bytesWritten: UInt64 = 0
+  /// Controller Busy Time: milliseconds with an I/O command outstanding,
+  /// closed intervals only; `busySince` starts the open one.
+  @exclusivity(unchecked) var busyMilliseconds: UInt64 = 0
+  @exclusivity(unchecked) var busySince: UInt64?
   var changedNamespaces = ChangedNamespaceList()
   let inFlight = InFlightTable()
   /// An I/O queue was created since the last reset: Number of Queues is
@@ -114,9 +118,13 @@ public final class NVMeController {
     return buffer
   }
 
+  /// The coarse clock: 6 ns a call here against 29 for CLOCK_MONOTONIC, with
+  /// a resolution of a few ms, which is all the controller's uses need
+  /// (timestamps, power-on hours, busy time in minutes), and the busy-time
+  /// bookkeeping reads it twice per I/O at queue depth 1.
   public static func monotonicMilliseconds() -> UInt64 {
     var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
     return UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec) / 1_000_000
   }
 
