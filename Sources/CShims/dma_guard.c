@@ -25,6 +25,7 @@ static size_t used;  // ranges[0..<used] may hold entries; base 0 marks a free s
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction previous;
 static int installed;
+static size_t page_size;  // read at install: sysconf is not async-signal-safe
 static uint64_t faults;
 static uintptr_t last_address;
 
@@ -33,7 +34,7 @@ static uintptr_t last_address;
 static int replace_page(uintptr_t address) {
   static const size_t sizes[] = {0, 2u << 20, 1u << 30};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    size_t size = i == 0 ? (size_t)sysconf(_SC_PAGESIZE) : sizes[i];
+    size_t size = i == 0 ? page_size : sizes[i];
     void *page = (void *)(address & ~(uintptr_t)(size - 1));
     void *mapped = mmap(page, size, PROT_READ | PROT_WRITE,
                         MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -73,6 +74,7 @@ int cshim_dma_guard_install(void) {
   pthread_mutex_lock(&lock);
   int result = 0;
   if (!installed) {
+    page_size = (size_t)sysconf(_SC_PAGESIZE);
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_sigaction = on_sigbus;
