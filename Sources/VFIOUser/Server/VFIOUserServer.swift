@@ -173,15 +173,18 @@ public final class VFIOUserServer {
 
   /// Forgets the client: DMA windows (after the device lets go of each), IRQ descriptors
   /// and the socket. Device state stays.
+  /// The log line comes last, once all of it is released: whoever watches
+  /// the log (the VM suite's leak check) may count the server's descriptors
+  /// from then on.
   public func dropClient(reason: String?) {
     guard connection != nil else { return }
-    if let reason { log(.info, "client disconnected: \(reason)") }
     unmapAllDMA()
     irqs.releaseAll()
     connection = nil
     negotiated = nil
     mustDisconnect = false
     device.clientDisconnected()
+    if let reason { log(.info, "client disconnected: \(reason)") }
   }
 
   /// Drops every DMA window, each only after the device has let go of it.
