@@ -59,10 +59,18 @@ import Testing
     #expect(harness.csts & 0b10 != 0)
   }
 
+  /// CC.SHN: SHST reads "in progress" until the next turn has finished the
+  /// I/O and flushed (the CC write is a client request; the work is not done
+  /// inside it), then "complete".
   @Test func shutdownReportsCompleteAfterFlushing() throws {
     let harness = try ControllerHarness.ready()
+    let flushesBefore = harness.recorders[0].operations(.flush).count
     harness.write32(RegisterOffset.cc, ControllerHarness.enableCC | 1 << 14)
+    #expect(harness.csts >> 2 & 0b11 == 0b01)
+    #expect(harness.recorders[0].operations(.flush).count == flushesBefore)
+    harness.controller.poll()
     #expect(harness.csts >> 2 & 0b11 == 0b10)
+    #expect(harness.recorders[0].operations(.flush).count == flushesBefore + 1)
   }
 
   @Test func resetDropsIOQueuesAndParkedEvents() throws {

@@ -279,6 +279,10 @@ extension NVMeController {
 
   /// `segments`: the guest's side of a bounced command.
   private func finish(_ context: IOContext, segments: [DataSegment]) {
+    // A reset is draining: the command completes nowhere, so its data need
+    // not reach the guest either. Copying it could take DMA messages while
+    // the client waits for its reset (or CC write) to be answered.
+    guard !suppressCompletions else { return }
     var status = context.status
     if status.isSuccess, let bounce = context.bounce, let memory {
       do throws(NVMeStatus) {

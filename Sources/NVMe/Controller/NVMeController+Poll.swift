@@ -13,6 +13,7 @@ extension NVMeController {
   public func poll() -> Int {
     polling = true
     var work = 0
+    if shutdownPending { shutdown() }
     if csts.ready && !csts.fatal, memory != nil {
       work &+= pollCompletionHeads()
       work &+= pollSubmissionQueues()

@@ -106,7 +106,11 @@ extension NVMeController {
       enable()
     }
     if new.enabled && new.shutdown != 0 && old.shutdown == 0 {
-      shutdown()
+      // Reported as in progress now, done on the next turn: a CC write is a
+      // client request the client waits on (QEMU holding its big lock), and
+      // finishing I/O may need DMA messages it could not serve meanwhile.
+      csts.shutdownStatus = 1
+      shutdownPending = true
     }
   }
 
@@ -148,7 +152,10 @@ extension NVMeController {
   }
 
   /// CC.SHN: finish outstanding I/O, make it durable, report SHST complete.
+  /// Runs at the start of the turn after the CC write (SHST reads 01b until
+  /// then).
   func shutdown() {
+    shutdownPending = false
     csts.shutdownStatus = 1
     drainBackends()
     flushAllBackends()
@@ -160,6 +167,7 @@ extension NVMeController {
   /// nowhere, queues and pending asynchronous events are dropped, features
   /// return to defaults.
   public func resetController(reason: String) {
+    shutdownPending = false
     suppressCompletions = true
     drainBackends()
     suppressCompletions = false

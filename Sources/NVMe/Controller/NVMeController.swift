@@ -78,6 +78,8 @@ public final class NVMeController {
   /// True inside `poll()`; register writes arriving re-entrantly (through a
   /// DMA message exchange) wait until the turn ends.
   @exclusivity(unchecked) var polling = false
+  /// CC.SHN was written; the next turn finishes the shutdown.
+  @exclusivity(unchecked) var shutdownPending = false
   var deferredRegisterWrites: [(offset: UInt64, value: UInt32)] = []
   /// Bit-bucket reads land here; allocated on first use.
   var discardBufferStorage: UnsafeMutableRawBufferPointer?

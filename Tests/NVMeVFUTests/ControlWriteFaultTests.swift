@@ -1,0 +1,65 @@
+import NVMe
+import Testing
+import VFIOUser
+import VFIOUserClient
+
+extension NVMeVFUTests {
+  /// Guest RAM shared without descriptors, a read held in the backend, then a
+  /// CC write that disables the controller (a reset) or asks for a shutdown.
+  /// The client waits for that write's reply (QEMU does, holding its big
+  /// lock), so the reply must be the very next message: no DMA_WRITE of the
+  /// read's data or completion before it. Afterwards a reset has dropped the
+  /// read, and a shutdown completes it and then reports SHST complete.
+  @Test(arguments: ["reset", "shutdown"])
+  func aControlWriteWithAnFdlessReadInFlightIsAnsweredFirst(kind: String) throws {
+    let held = HeldBackend(size: 1 << 20)
+    held.setReleaseOnDrain(true)
+    let server = try InProcessServer { [held] }
+    defer { server.shutdown() }
+    let host = try server.host { $0.sharing = .messages }
+    let queue = try firstQueue(host, try host.createIOQueues(count: 1, entries: 8))
+    let data = try host.allocate(4096)
+    data.bytes.initializeMemory(as: UInt8.self, repeating: 0xEE)
+    try queue.submit(.read(lba: 0, blocks: 8, buffer: data))
+    // The fetch of the SQE is a DMA_READ this client answers while it waits.
+    #expect(
+      ProcessProbe.eventually {
+        try? host.client.pump()
+        return held.snapshot.arrived == 1
+      })
+
+    let cc = try host.client.regionRead32(0, offset: RegisterOffset.cc)
+    let value = kind == "reset" ? cc & ~1 : (cc & ~(0b11 << 14)) | 1 << 14
+    var writer = WireWriter()
+    writer.write(value)
+    let access = RegionAccess(offset: RegisterOffset.cc, region: 0, count: 4)
+    let id = try host.client.connection.sendCommand(
+      .regionWrite, payload: access.encoded + writer.bytes)
+    var first = try host.client.connection.receive(timeoutMilliseconds: 5000)
+    first.closeFDs()
+    #expect(first.header.kind == .reply && first.header.id == id, "the reply, no DMA first")
+    guard first.header.kind == .reply else { return }
+
+    switch kind {
+    case "reset":
+      #expect(ProcessProbe.eventually { held.snapshot.completed == 1 }, "drained")
+      let csts = try host.client.regionRead32(0, offset: RegisterOffset.csts)
+      #expect(csts & 1 == 0, "not ready after CC.EN = 0")
+      #expect(!queue.hasCompletion, "the read completes nowhere")
+      #expect(data.bytes.allSatisfy { $0 == 0xEE }, "and its data went nowhere")
+    default:
+      // Reading CSTS serves the DMA messages that finish the read meanwhile.
+      var shst: UInt32 = 0
+      #expect(
+        ProcessProbe.eventually {
+          shst =
+            (try? host.client.regionRead32(0, offset: RegisterOffset.csts)).map {
+              $0 >> 2 & 0b11
+            } ?? 0
+          return shst == 0b10
+        }, "SHST complete")
+      try expectSuccess(queue)
+      #expect(data.bytes.allSatisfy { $0 == 0 }, "the read's data (zeroes) landed")
+    }
+  }
+}
