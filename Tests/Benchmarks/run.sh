@@ -161,7 +161,12 @@ if [ -z "$out" ]; then
   if [ $quick = 1 ]; then out=/tmp/nvme-vfu-bench-quick; else out=$repo/Images; fi
 fi
 
-# 5. The measurements, the table, the JSON and the plot.
+# 5. The measurements, the table, the JSON and the plot. Dirty pages from the
+# build (or anything else) go to the disk first, not during the first fio run:
+# in both full runs of 2026-11-21 the first repeat of fio-file fell to under 1k
+# 4k reads per second right after a build (a suspicion, not a proof).
+echo "== sync (the disk's own writeback out of the way)"
+sync
 mkdir -p "$out"
 exec python3 "$repo/Tests/Benchmarks/bench.py" \
   --bin "$bin" --file "$file" --size "$size" --fstype "$fstype" \
