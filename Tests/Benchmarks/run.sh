@@ -162,9 +162,10 @@ if [ -z "$out" ]; then
 fi
 
 # 5. The measurements, the table, the JSON and the plot. Dirty pages from the
-# build (or anything else) go to the disk first, not during the first fio run:
-# in both full runs of 2026-11-21 the first repeat of fio-file fell to under 1k
-# 4k reads per second right after a build (a suspicion, not a proof).
+# build (or anything else) go to the disk first, not during the first fio run.
+# (On 2026-11-21 the first fio-file runs of every run fell to 1-4k 4k reads per
+# second, against 75-80k later; the sync did not change that, so its cause is
+# elsewhere, perhaps in the host. The median of 3 and the JSON's runs show it.)
 echo "== sync (the disk's own writeback out of the way)"
 sync
 mkdir -p "$out"
