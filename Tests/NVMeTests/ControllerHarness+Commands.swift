@@ -134,6 +134,15 @@ extension ControllerHarness {
     return sqe
   }
 
+  /// Pushes `count` reads past the end of namespace 1 (each fails with LBA
+  /// Out of Range) on `qid` and polls once; returns their command IDs.
+  func pushFailingReads(_ count: Int, queue qid: UInt16) -> [UInt16] {
+    let cids = (0..<count).map { _ in makeCID() }
+    for cid in cids { push(Self.rw(.read, slba: 9000, blocks: 1, cid: cid), queue: qid) }
+    controller.poll()
+    return cids
+  }
+
   func io(_ sqe: SubmissionQueueEntry, queue qid: UInt16 = 1) -> NVMeStatus? {
     execute(sqe, queue: qid)?.status
   }

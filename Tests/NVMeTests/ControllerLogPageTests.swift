@@ -30,14 +30,7 @@ import Testing
       // Two batches of three failing reads before the host looks: the first
       // fills the 4-entry CQ (three slots usable), the second waits in the
       // backlog until the host consumes.
-      for _ in 0..<2 {
-        for _ in 0..<3 {
-          let cid = harness.makeCID()
-          submitted.append(cid)
-          harness.push(ControllerHarness.rw(.read, slba: 9000, blocks: 1, cid: cid), queue: 2)
-        }
-        harness.controller.poll()
-      }
+      for _ in 0..<2 { submitted += harness.pushFailingReads(3, queue: 2) }
       backlogged = max(backlogged, harness.controller.completionQueues[2]?.backlog.count ?? 0)
       for _ in 0..<8 {
         while let entry = harness.popCompletion(queue: 2) {

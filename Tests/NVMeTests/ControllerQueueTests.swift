@@ -175,15 +175,7 @@ import Testing
   @Test func deletingASubmissionQueueDropsItsBackloggedCompletions() throws {
     let harness = try ControllerHarness.ready()
     #expect(harness.createIOQueuePair(2, entries: 4))
-    var cids: [UInt16] = []
-    for _ in 0..<2 {
-      for _ in 0..<3 {
-        let cid = harness.makeCID()
-        cids.append(cid)
-        harness.push(ControllerHarness.rw(.read, slba: 9000, blocks: 1, cid: cid), queue: 2)
-      }
-      harness.controller.poll()
-    }
+    let cids = harness.pushFailingReads(3, queue: 2) + harness.pushFailingReads(3, queue: 2)
     #expect(harness.controller.completionQueues[2]?.backlog.count == 3)
     #expect(delete(harness, .deleteIOSubmissionQueue, qid: 2) == .success)
     #expect(harness.controller.completionQueues[2]?.backlog.isEmpty == true)

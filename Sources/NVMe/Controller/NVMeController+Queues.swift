@@ -73,10 +73,10 @@ extension NVMeController {
     if let cq = completionQueues[Int(sq.completionQueueID)] {
       flushBacklog(cq)
       cq.backlog.removeAll { $0.submissionQueueIdentifier == UInt16(qid) }
+      cq.submissionQueueCount &-= 1
     }
     submissionQueues[qid] = nil
     activeSubmissionIDs.removeAll { $0 == qid }
-    if let cq = completionQueues[Int(sq.completionQueueID)] { cq.submissionQueueCount &-= 1 }
     doorbells.store(DoorbellPage.submissionTail(qid), 0)
     return 0
   }
