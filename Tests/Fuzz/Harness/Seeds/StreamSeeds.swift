@@ -63,12 +63,7 @@ enum StreamSeeds {
     nvme.attach()
     nvme.admin(CommandSeeds.admin(.identify, prp1: guest + data, cdw10: 1))
     nvme.admin(CommandSeeds.admin(.setFeatures, cdw10: 7, cdw11: 0x0001_0001))
-    nvme.admin(
-      CommandSeeds.admin(
-        .createIOCompletionQueue, prp1: guest + ioCQ, cdw10: 63 << 16 | 1, cdw11: 1 << 16 | 3))
-    nvme.admin(
-      CommandSeeds.admin(
-        .createIOSubmissionQueue, prp1: guest + ioSQ, cdw10: 63 << 16 | 1, cdw11: 1 << 16 | 1))
+    nvme.createIOQueuePair()
     nvme.input.poke(memfd: 0, offset: UInt32(data), [UInt8](repeating: 0xA5, count: 1024))
     nvme.io(CommandSeeds.io(.write, blocks: 2, prp1: guest + data))
     nvme.input.poke(
@@ -162,12 +157,7 @@ enum StreamSeeds {
     nvme.mapAndEnable()
     nvme.input.message(
       .dmaMap, DMAMapRequest(flags: 3, offset: 0, address: fdless, size: 64 << 10).encoded)
-    nvme.admin(
-      CommandSeeds.admin(
-        .createIOCompletionQueue, prp1: guest + ioCQ, cdw10: 63 << 16 | 1, cdw11: 1 << 16 | 3))
-    nvme.admin(
-      CommandSeeds.admin(
-        .createIOSubmissionQueue, prp1: guest + ioSQ, cdw10: 63 << 16 | 1, cdw11: 1 << 16 | 1))
+    nvme.createIOQueuePair()
     nvme.input.remote(address: 0, [UInt8](repeating: 0x3C, count: 1024))
     nvme.io(CommandSeeds.io(.write, blocks: 2, prp1: fdless))
     nvme.io(CommandSeeds.io(.read, blocks: 2, prp1: fdless + 0x1000))
@@ -292,6 +282,18 @@ struct NVMeStream {
     adminTail += 1
     input.doorbell(slot: 0, UInt32(adminTail))
     input.turns(2)
+  }
+
+  /// I/O queue pair 1: 64 entries each, the CQ on vector 1 with interrupts.
+  mutating func createIOQueuePair() {
+    admin(
+      CommandSeeds.admin(
+        .createIOCompletionQueue, prp1: StreamSeeds.guest + StreamSeeds.ioCQ,
+        cdw10: 63 << 16 | 1, cdw11: 1 << 16 | 3))
+    admin(
+      CommandSeeds.admin(
+        .createIOSubmissionQueue, prp1: StreamSeeds.guest + StreamSeeds.ioSQ,
+        cdw10: 63 << 16 | 1, cdw11: 1 << 16 | 1))
   }
 
   mutating func io(_ entry: SubmissionQueueEntry) {
