@@ -56,6 +56,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     function.interruptSink = self
     controller.interruptHandler = { [unowned self] vector in self.raise(vector: Int(vector)) }
     controller.log = { [unowned self] message in self.log?(.warning, message) }
+    controller.info = { [unowned self] message in self.log?(.info, message) }
   }
 
   deinit {

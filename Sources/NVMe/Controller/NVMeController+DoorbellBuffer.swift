@@ -29,6 +29,9 @@ extension NVMeController {
       doorbellAddress: shadowAddress, eventIndexAddress: eventAddress, byteCount: byteCount)
     guard buffers.resolve(memory) != nil else { throw .invalidField }
     shadowDoorbells = buffers
+    info?(
+      "shadow doorbells configured: buffer 0x\(String(shadowAddress, radix: 16)), EventIdx 0x\(String(eventAddress, radix: 16))"
+    )
     // The shadow slots start at what the controller last saw, so a stale
     // value in the host's buffer is not taken for a doorbell write (QEMU's
     // model does the same).

@@ -51,6 +51,9 @@ extension NVMeController {
     doorbells.store(DoorbellPage.submissionTail(qid), 0)
     sq.shadowed = startShadowing(slot: DoorbellPage.submissionTail(qid), at: 0)
     install(sq)
+    info?(
+      "I/O submission queue \(qid): \(entries) entries, completion queue \(cqid), doorbell \(sq.shadowed ? "shadowed" : "real")"
+    )
     return 0
   }
 

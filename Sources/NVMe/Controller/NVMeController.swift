@@ -24,6 +24,9 @@ public final class NVMeController {
   public var interruptHandler: ((UInt16) -> Void)?
   /// Where the controller reports what a guest did wrong or what failed.
   public var log: ((String) -> Void)?
+  /// Where it reports what the host set up that an operator may want to
+  /// know (shadow doorbells), at an informational level.
+  public var info: ((String) -> Void)?
   /// Monotonic milliseconds.
   let clock: () -> UInt64
 
