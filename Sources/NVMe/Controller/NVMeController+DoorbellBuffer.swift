@@ -34,10 +34,14 @@ extension NVMeController {
     )
     // The shadow slots start at what the controller last saw, so a stale
     // value in the host's buffer is not taken for a doorbell write (QEMU's
-    // model does the same).
+    // model does the same). Linux sends 7Ch after creating its I/O queues, so
+    // this is where they switch over: logged per queue, as at creation.
     for qid in activeSubmissionIDs where qid != 0 {
       guard let sq = submissionQueues[qid] else { continue }
       sq.shadowed = startShadowing(slot: DoorbellPage.submissionTail(qid), at: UInt32(sq.tail))
+      info?(
+        "I/O submission queue \(qid): switched over, doorbell \(sq.shadowed ? "shadowed" : "real")"
+      )
     }
     for qid in activeCompletionIDs where qid != 0 {
       guard let cq = completionQueues[qid] else { continue }
