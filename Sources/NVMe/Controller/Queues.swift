@@ -49,8 +49,6 @@ final class CompletionQueue {
   var backlog: [CompletionQueueEntry] = []
   /// Submission queues feeding this one.
   @exclusivity(unchecked) var submissionQueueCount = 0
-  /// Entries posted since the last interrupt.
-  @exclusivity(unchecked) var unsignalled = 0
 
   init(id: UInt16, vector: UInt16, interruptsEnabled: Bool, ring: QueueRing) {
     self.id = id

@@ -60,7 +60,7 @@ final class CommandRig {
     let clock = self.clock
     controller = NVMeController(
       settings: settings, namespaces: namespaces, doorbells: doorbells, doorbellBytes: 4096,
-      clock: { clock.now })
+      clock: { clock.now }, fineClock: { clock.now &* 1_000_000 })
     host = CommandHost(controller: controller, memory: memory, doorbells: doorbells)
     memory.allowsTranslation = !config.bounce
     controller.memory = memory
