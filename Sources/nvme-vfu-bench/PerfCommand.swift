@@ -30,6 +30,11 @@ struct PerfCommand: ParsableCommand {
         server_cpu_s, server_cpu_s_per_mio  with --server-pid: the server's
                                         utime + stime over the measured window,
                                         and per million I/Os (else null)
+        irq_coalescing                  --irq-coalescing as given (else null)
+        interrupts, interrupts_per_io   with --completion interrupt: MSI-X
+                                        interrupts the server raised while
+                                        measuring (eventfd counts consumed),
+                                        and per I/O (else null)
       Exit status: 0, or 1 on an I/O error, 2 on a verify mismatch.
       """)
 
@@ -83,6 +88,15 @@ struct PerfCommand: ParsableCommand {
     help: "The server's PID: report its CPU time over the measured window.")
   var serverPID: Int32?
 
+  // MARK: interrupt coalescing
+
+  @Option(
+    name: .customLong("irq-coalescing"),
+    help: ArgumentHelp(
+      "Set Features 08h before the run: THR (entries, 0's based) and TIME (100 us units).",
+      valueName: "THR:TIME"))
+  var irqCoalescing: IRQCoalescingOption?
+
   func validate() throws {
     guard let blockSize = SizeArgument.parse(bs), blockSize > 0, blockSize <= 1 << 30 else {
       throw ValidationError("--bs: not a size: \(bs)")
@@ -104,12 +118,13 @@ struct PerfCommand: ParsableCommand {
     if let cpu, cshim_pin_thread(Int32(cpu)) != 0 {
       fail("--cpu \(cpu): \(String(cString: strerror(errno)))", code: 1)
     }
-    let plan = PerfPlan(
+    var plan = PerfPlan(
       socket: socket, rw: rw, readPercent: rwmixread,
       blockSize: Int(SizeArgument.parse(bs) ?? 4096), iodepth: iodepth, queues: queues,
       runtime: runtime, ramp: ramp, size: size.flatMap(SizeArgument.parse), verify: verify,
       completion: completion.mode, dataPointer: dataPointer.kind, namespace: namespace,
       showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal, serverPID: serverPID)
+    plan.irqCoalescing = irqCoalescing
     let result: PerfResult
     do {
       let runner = try PerfRunner(plan: plan)

@@ -25,6 +25,8 @@ struct PerfPlan: Sendable {
   /// The server's PID: its CPU time is sampled at the start and end of the
   /// measured window (/proc/PID/stat).
   var serverPID: Int32? = nil
+  /// Interrupt Coalescing to set (Set Features 08h) before the run.
+  var irqCoalescing: IRQCoalescingOption? = nil
 }
 
 /// What a run measured.
@@ -42,6 +44,9 @@ struct PerfResult {
   var ioError: String?
   /// The server's CPU seconds over the measured window (with `serverPID`).
   var serverCPU: Double? = nil
+  /// MSI-X interrupts the server raised over the measured window, as
+  /// consumed from the eventfds (interrupt completion only).
+  var interrupts: UInt64? = nil
 
   var ios: UInt64 { reads &+ writes }
 }
@@ -96,6 +101,12 @@ final class PerfRunner {
     configuration.ramSize = (2 + 33 + plan.queues * perQueue) * 4096 + buffersBytes + (1 << 20)
     configuration.ramName = "nvme-vfu-bench-ram"
     host = try NVMeHost.connect(path: plan.socket, configuration: configuration)
+    if let coalescing = plan.irqCoalescing {
+      try host.admin(
+        NVMeCommand(
+          opcode: AdminOpcode.setFeatures.rawValue,
+          cdw10: UInt32(FeatureID.interruptCoalescing.rawValue), cdw11: coalescing.cdw11))
+    }
 
     let namespace = try host.identifyNamespace(plan.namespace)
     guard namespace.nsze > 0, let lbaSize = namespace.blockSize else {
@@ -164,6 +175,7 @@ final class PerfRunner {
     var measureStart = start
     var cpuStart = CPUTime.process()
     var serverCPUStart = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+    var interruptsStart = interruptsConsumed
     measuring = plan.ramp == 0
     var now = start
     while true {
@@ -183,6 +195,7 @@ final class PerfRunner {
         end = now &+ UInt64(plan.runtime * 1e9)
         cpuStart = CPUTime.process()
         serverCPUStart = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+        interruptsStart = interruptsConsumed
       }
       if measuring && now >= end { break }
       if mismatch != nil || ioError != nil { break }
@@ -194,6 +207,7 @@ final class PerfRunner {
     }
     let cpu = CPUTime.process() - cpuStart
     let serverCPUEnd = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+    let interrupts = interruptsConsumed &- interruptsStart
     let seconds = Double(now &- measureStart) / 1e9
     measuring = false
     progress.finish()
@@ -203,7 +217,14 @@ final class PerfRunner {
       plan: plan, sizeBytes: sizeBytes, seconds: seconds, reads: reads, writes: writes,
       errors: errors, histogram: histogram, cpuUser: cpu.user, cpuSystem: cpu.system,
       mismatch: mismatch, ioError: ioError,
-      serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } })
+      serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } },
+      interrupts: plan.completion == .interrupt ? interrupts : nil)
+  }
+
+  /// Every vector's interrupts consumed so far (only the queues' vectors
+  /// see any while measuring).
+  private var interruptsConsumed: UInt64 {
+    host.vectors?.interrupts.reduce(0, &+) ?? 0
   }
 
   /// One reap on `queue`, then every completed tag goes out again in one
