@@ -91,12 +91,19 @@ extension NVMeController {
     timerDeadline = earliest
   }
 
+  /// Marks every vector with entries waiting, for the end of this turn: the
+  /// settings changed, or the server is stopping (and no turn would reach
+  /// their deadlines).
+  func signalWaitingVectors() {
+    for vector in waitingVectors { markVector(vector) }
+    dropAggregations()
+  }
+
   /// Feature 08h or 09h changed: what waited is signalled this turn (the
   /// host may have just turned coalescing off), and each vector's part is
   /// worked out again. Vector 0 never coalesces.
   func interruptCoalescingChanged() {
-    for vector in waitingVectors { markVector(vector) }
-    dropAggregations()
+    signalWaitingVectors()
     let setting = InterruptCoalescing(dword: features.current.interruptCoalescing)
     let vectors = features.current.interruptVectors
     coalescingThreshold = setting.entries
