@@ -106,14 +106,17 @@ extension NVMeHost {
       throw .unsupported("\(count) I/O queues (the controller allocated \(allocated))")
     }
     let size = max(2, min(entries, capabilities.maxQueueEntries))
+    try configureShadowDoorbells()
+    let shadow = shadowDoorbellsActive ? shadowPages : nil
     let interrupts = configuration.completionMode == .interrupt
     for qid in 1...count {
       let id = UInt16(qid)
       let memory = try memoryForQueue(id, entries: size)
+      shadow?.clear(queue: id)
       let vector = vectors.map { qid < $0.fds.count ? qid : 0 } ?? 0
       let queue = try NVMeQueue(
         id: id, memory: memory, vector: vector, completionMode: configuration.completionMode,
-        doorbells: doorbells, vectors: vectors, client: client,
+        doorbells: doorbells, shadowPages: shadow, vectors: vectors, client: client,
         servesMessages: configuration.sharing == .messages,
         sglSupported: controllerData?.supportsSGL ?? false)
       let dword10 = UInt32(size - 1) << 16 | UInt32(qid)

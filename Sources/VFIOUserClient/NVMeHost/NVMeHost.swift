@@ -24,6 +24,9 @@ public final class NVMeHost {
     /// Ring doorbells through the mmapped page when offered (false: always
     /// REGION_WRITE).
     public var mapDoorbells: Bool = true
+    /// Use shadow doorbells with EventIdx (Doorbell Buffer Config) for the
+    /// I/O queues when the controller offers them (OACS bit 8).
+    public var shadowDoorbells: Bool = true
     /// Bound for one synchronous command.
     public var commandTimeoutMilliseconds: Int = 10_000
     /// A name for the memfd (shows in /proc/PID/fd and maps).
@@ -46,6 +49,9 @@ public final class NVMeHost {
   /// What Set Features (Number of Queues) allocated since the controller
   /// was last enabled.
   public internal(set) var allocatedQueues: (submission: Int, completion: Int)?
+  /// Whether the controller accepted Doorbell Buffer Config since it was
+  /// last enabled: the I/O queues created since then use shadow doorbells.
+  public internal(set) var shadowDoorbellsActive = false
 
   let doorbells: DoorbellWriter
   /// One page for Identify and other small admin transfers.
@@ -53,6 +59,9 @@ public final class NVMeHost {
   let adminMemory: QueueMemory
   /// Queue memory by queue ID, reused when a queue is recreated.
   var queueMemory: [UInt16: QueueMemory] = [:]
+  /// The shadow doorbell and EventIdx pages, taken the first time they are
+  /// offered and wanted, reused after every reset.
+  var shadowPages: ShadowDoorbellPages?
 
   /// BAR0 and the PCI configuration space (VFIO region indexes).
   static let bar0: UInt32 = 0
