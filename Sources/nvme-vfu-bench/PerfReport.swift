@@ -57,6 +57,15 @@ enum PerfReport {
         "  server CPU: \(Format.fixed(serverCPU, 2)) s = \(Format.fixed(serverCPU / max(result.seconds, 1e-9) * 100, 1))% of one core, "
           + "\(Format.fixed(serverCPUPerMillion(result) ?? 0, 3)) s per million I/Os")
     }
+    lines.append(
+      "  doorbells: dbbuf \(result.dbbuf ? "on" : "off"), "
+        + "\(result.doorbellsMapped ? "mapped" : "posted messages"), "
+        + "\(doorbellRingsPerIO(result).map { Format.fixed($0, 3) } ?? "-") rings per I/O")
+    if plan.thinktimeMicroseconds > 0 || plan.rateIOPS > 0 {
+      lines.append(
+        "  pacing: thinktime \(plan.thinktimeMicroseconds) us every \(plan.thinktimeBlocks) I/Os, "
+          + "rate_iops \(plan.rateIOPS == 0 ? "unlimited" : "\(plan.rateIOPS)")")
+    }
     if plan.verify {
       lines.append("  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok"))
     }
@@ -67,6 +76,12 @@ enum PerfReport {
   static func serverCPUPerMillion(_ result: PerfResult) -> Double? {
     guard let cpu = result.serverCPU, result.ios > 0 else { return nil }
     return cpu / Double(result.ios) * 1e6
+  }
+
+  /// Real doorbell writes per I/O while measuring, when any I/O completed.
+  static func doorbellRingsPerIO(_ result: PerfResult) -> Double? {
+    guard result.ios > 0 else { return nil }
+    return Double(result.doorbellRings) / Double(result.ios)
   }
 
   static func json(_ result: PerfResult) -> String {
@@ -104,6 +119,12 @@ enum PerfReport {
       ("first_mismatch_lba", result.mismatch.map { "\($0.lba)" } ?? "null"),
       ("server_cpu_s", result.serverCPU.map { Format.fixed($0, 3) } ?? "null"),
       ("server_cpu_s_per_mio", serverCPUPerMillion(result).map { Format.fixed($0, 4) } ?? "null"),
+      // Doorbells and sparse loads.
+      ("dbbuf", result.dbbuf ? "true" : "false"),
+      ("doorbell_rings_per_io", doorbellRingsPerIO(result).map { Format.fixed($0, 4) } ?? "null"),
+      ("thinktime_us", "\(plan.thinktimeMicroseconds)"),
+      ("thinktime_blocks", "\(plan.thinktimeBlocks)"),
+      ("rate_iops", "\(plan.rateIOPS)"),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
   }
