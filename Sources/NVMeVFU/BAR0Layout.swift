@@ -5,8 +5,10 @@
 ///     0x2000  MSI-X table                    trapped
 ///     0x3000  MSI-X PBA                      trapped
 ///
-/// Only the doorbell page is mmappable: the client's doorbell writes land
-/// straight in memory the reactor polls, with no message per I/O.
+/// With `--doorbells mapped` only the doorbell page is mmappable: the
+/// client's doorbell writes land straight in memory the reactor polls, with
+/// no message per I/O. With `trapped` (the default) nothing is, and the page
+/// is where REGION_WRITEs to doorbells are stored for `poll()` to read.
 public enum BAR0Layout {
   public static let size: UInt64 = 0x4000
   public static let doorbellOffset: UInt64 = 0x1000

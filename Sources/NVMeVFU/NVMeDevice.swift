@@ -15,6 +15,7 @@ import VFIOUser
 public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   public let function: PCIFunction
   public let controller: NVMeController
+  public let doorbellMode: DoorbellMode
   private let memfd: Int32
   private let doorbellMapping: MemoryMapping
   private var dma: DMASpace?
@@ -26,8 +27,10 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   public var log: ((LogLevel, String) -> Void)?
 
   public init(
-    settings: ControllerSettings, namespaces: [Namespace], identity: PCIIdentity = .nvmeDefault
+    settings: ControllerSettings, namespaces: [Namespace], identity: PCIIdentity = .nvmeDefault,
+    doorbells: DoorbellMode = .trapped
   ) throws {
+    doorbellMode = doorbells
     var settings = settings
     settings.ioQueues = max(1, min(settings.ioQueues, BAR0Layout.maxQueuePairs - 1))
     // One vector per I/O queue plus the admin queue's.
@@ -53,6 +56,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     function.interruptSink = self
     controller.interruptHandler = { [unowned self] vector in self.raise(vector: Int(vector)) }
     controller.log = { [unowned self] message in self.log?(.warning, message) }
+    controller.info = { [unowned self] message in self.log?(.info, message) }
   }
 
   deinit {
@@ -68,6 +72,9 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   public func region(_ index: Int) -> RegionDescription {
     switch index {
     case PCIRegionIndex.bar0:
+      // Trapped: nothing in BAR0 is mappable, which also lets QEMU post its
+      // writes (it stops posting for a device with any mmappable region).
+      guard doorbellMode == .mapped else { return RegionDescription(size: BAR0Layout.size) }
       return RegionDescription(
         size: BAR0Layout.size,
         mmap: RegionMmap(

@@ -4,5 +4,7 @@ public struct ReactorStatistics: Sendable {
   public var busyNanoseconds: UInt64 = 0
   public var idleNanoseconds: UInt64 = 0
   public var sleeps: UInt64 = 0
+  /// Sleeps with no timeout (trapped doorbells: a message wakes the reactor).
+  public var untimedSleeps: UInt64 = 0
   public init() {}
 }

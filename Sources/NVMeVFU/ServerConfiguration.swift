@@ -23,12 +23,13 @@ public struct ServerConfiguration: Sendable {
   public var serialNumber: String
   public var modelNumber: String
   public var pollMode: PollMode
+  public var doorbellMode: DoorbellMode
 
   public init(
     endpoint: Endpoint, backings: [BackendSpec], createSize: UInt64? = nil, blockSize: Int = 512,
     readOnly: Bool = false, ioQueues: Int = 16, queueDepth: Int = 1024,
     serialNumber: String = "NVMEVFU0001", modelNumber: String = "nvme-vfu SSD",
-    pollMode: PollMode = .adaptive
+    pollMode: PollMode = .adaptive, doorbellMode: DoorbellMode = .trapped
   ) {
     self.endpoint = endpoint
     self.backings = backings
@@ -40,6 +41,7 @@ public struct ServerConfiguration: Sendable {
     self.serialNumber = serialNumber
     self.modelNumber = modelNumber
     self.pollMode = pollMode
+    self.doorbellMode = doorbellMode
   }
 
   public var controllerSettings: ControllerSettings {

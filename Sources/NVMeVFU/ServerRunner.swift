@@ -61,7 +61,9 @@ public final class ServerRunner {
       }
       namespaces.append(ns)
     }
-    device = try NVMeDevice(settings: configuration.controllerSettings, namespaces: namespaces)
+    device = try NVMeDevice(
+      settings: configuration.controllerSettings, namespaces: namespaces,
+      doorbells: configuration.doorbellMode)
     server = VFIOUserServer(device: device)
     server.log = log
     device.log = log
@@ -112,6 +114,7 @@ public final class ServerRunner {
   }
 
   public func statisticsReport() -> String {
-    StatisticsReport.render(controller: device.controller, reactor: reactor.statistics)
+    StatisticsReport.render(
+      controller: device.controller, reactor: reactor.statistics, mode: device.doorbellMode)
   }
 }

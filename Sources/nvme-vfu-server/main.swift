@@ -63,6 +63,12 @@ struct ServerCommand: ParsableCommand {
   @Option(help: "adaptive (sleep when idle) or busy (always spin).")
   var poll: String = "adaptive"
 
+  @Option(
+    help: ArgumentHelp(
+      "trapped (doorbell writes are messages that wake the server; default) or mapped (a shared page; for SPDK's initiator and --poll busy)."
+    ))
+  var doorbells: String = "trapped"
+
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
   var logLevel: String = "info"
 
@@ -81,6 +87,9 @@ struct ServerCommand: ParsableCommand {
     }
     guard PollMode(rawValue: poll) != nil else {
       throw ValidationError("--poll must be adaptive or busy")
+    }
+    guard DoorbellMode(rawValue: doorbells) != nil else {
+      throw ValidationError("--doorbells must be trapped or mapped")
     }
     guard Logger.Level(rawValue: logLevel) != nil else {
       throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
@@ -110,7 +119,8 @@ struct ServerCommand: ParsableCommand {
     let configuration = ServerConfiguration(
       endpoint: endpoint, backings: specs, createSize: createSize, blockSize: blockSize,
       readOnly: readonly, ioQueues: ioQueues, queueDepth: queueDepth, serialNumber: serial,
-      modelNumber: model, pollMode: PollMode(rawValue: poll) ?? .adaptive)
+      modelNumber: model, pollMode: PollMode(rawValue: poll) ?? .adaptive,
+      doorbellMode: DoorbellMode(rawValue: doorbells) ?? .trapped)
     let runner: ServerRunner
     do {
       runner = try ServerRunner(configuration: configuration) { level, message in

@@ -118,7 +118,25 @@ final class ControllerHarness {
 
   // MARK: doorbells and commands
 
+  /// Shadow Doorbell and EventIdx buffers once the host configured them
+  /// (`configureShadowDoorbells`): I/O queue doorbells then go there first,
+  /// and to the page only when EventIdx asks, as Linux does.
+  var shadowBuffers: (doorbells: UInt64, eventIndexes: UInt64)?
+  /// Writes that reached the doorbell page (the real doorbell).
+  var realDoorbellWrites = 0
+
   func ringDoorbell(_ slot: Int, _ value: UInt32) {
+    if let shadow = shadowBuffers, slot >= 2 {
+      let old = memory.peek32(shadow.doorbells + UInt64(slot * 4))
+      memory.poke32(shadow.doorbells + UInt64(slot * 4), value)
+      let eventIndex = memory.peek32(shadow.eventIndexes + UInt64(slot * 4))
+      guard
+        EventIndex.needsEvent(
+          eventIndex: UInt16(truncatingIfNeeded: eventIndex),
+          new: UInt16(truncatingIfNeeded: value), old: UInt16(truncatingIfNeeded: old))
+      else { return }
+    }
+    realDoorbellWrites += 1
     doorbellPage.storeBytes(of: value, toByteOffset: slot * 4, as: UInt32.self)
   }
 

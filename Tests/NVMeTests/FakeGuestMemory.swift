@@ -74,6 +74,14 @@ final class FakeGuestMemory: GuestMemory {
     bytes.withUnsafeBytes { target.copyMemory(from: $0) }
   }
 
+  func poke32(_ address: UInt64, _ value: UInt32) {
+    poke(address, withUnsafeBytes(of: value.littleEndian) { Array($0) })
+  }
+
+  func peek32(_ address: UInt64) -> UInt32 {
+    peek(address, 4).enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) }
+  }
+
   func peek(_ address: UInt64, _ count: Int) -> [UInt8] {
     guard let source = view(address, length: count, write: false) else {
       fatalError("peek outside fake memory at \(address)")

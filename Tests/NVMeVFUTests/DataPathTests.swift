@@ -10,7 +10,7 @@ import VFIOUserClient
 
 extension NVMeVFUTests {
   @Test func identifyRoundTrip() throws {
-    let server = try InProcessServer()
+    let server = try InProcessServer(doorbells: .mapped)
     defer { server.shutdown() }
     let host = try server.host()
     let controller = try #require(host.controllerData)

@@ -28,7 +28,8 @@ final class InProcessServer: Sendable {
   /// `makeBackends` runs on the reactor thread, so the backends (not
   /// Sendable) are created where they live and never cross threads.
   init(
-    mode: PollMode = .adaptive, ioQueues: Int = 4, queueDepth: Int = 256,
+    mode: PollMode = .adaptive, doorbells: DoorbellMode = .trapped, ioQueues: Int = 4,
+    queueDepth: Int = 256,
     options: ServerOptions = ServerOptions(),
     makeBackends: @escaping @Sendable () throws -> [any BlockBackend] = {
       [MemoryBackend(size: 8 << 20)].compactMap { $0 }
@@ -59,7 +60,8 @@ final class InProcessServer: Sendable {
           else { throw SystemError.invalidArgument }
           namespaces.append(ns)
         }
-        let device = try NVMeDevice(settings: settings, namespaces: namespaces)
+        let device = try NVMeDevice(
+          settings: settings, namespaces: namespaces, doorbells: doorbells)
         let server = VFIOUserServer(device: device, options: options)
         let reactor = Reactor(server: server, device: device, mode: mode)
         try server.listen(path: path)

@@ -58,7 +58,7 @@ extension NVMeVFUTests {
   /// doorbells, has its size sealed: a client cannot shrink it under the
   /// server's doorbell reads.
   @Test func theDoorbellMemfdCannotBeShrunkByAClient() throws {
-    let server = try InProcessServer()
+    let server = try InProcessServer(doorbells: .mapped)
     defer { server.shutdown() }
     let host = try server.host()
     let reply = try host.client.regionInfo(0)

@@ -28,6 +28,7 @@ extension NVMeController {
         deliverEvents()
         dw0 = nil
       case .formatNVM: dw0 = try formatNVM(sqe)
+      case .doorbellBufferConfig: dw0 = try doorbellBufferConfig(sqe)
       default: throw .invalidOpcode
       }
       if let dw0 { complete(sqid: 0, cid: cid, status: .success, dw0: dw0) }

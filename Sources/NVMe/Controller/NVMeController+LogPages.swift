@@ -85,7 +85,7 @@ extension NVMeController {
     for opcode: AdminOpcode in [
       .deleteIOSubmissionQueue, .createIOSubmissionQueue, .getLogPage, .deleteIOCompletionQueue,
       .createIOCompletionQueue, .identify, .abort, .setFeatures, .getFeatures,
-      .asynchronousEventRequest,
+      .asynchronousEventRequest, .doorbellBufferConfig,
     ] {
       admin[opcode.rawValue] = E.supported
     }

@@ -60,14 +60,16 @@ extension NVMeController {
   /// the queue or beyond what was posted is an invalid doorbell value.
   func pollCompletionHeads() -> Int {
     var work = 0
+    guard let memory else { return 0 }
     for qid in activeCompletionIDs {
       guard let cq = completionQueues[qid] else { continue }
-      let value = doorbells.load(DoorbellPage.completionHead(qid))
+      let slot = DoorbellPage.completionHead(qid)
+      guard let value = doorbellValue(slot, shadowed: cq.shadowed, memory: memory) else { break }
       let head = Int(value)
       guard head != cq.head else { continue }
       let advance = (head &- cq.head &+ cq.size) % cq.size
       guard value < UInt32(cq.size), advance <= cq.occupied else {
-        invalidDoorbell(slot: DoorbellPage.completionHead(qid), restore: UInt32(cq.head))
+        invalidDoorbell(slot: slot, value: value, restore: UInt32(cq.head), shadowed: cq.shadowed)
         continue
       }
       cq.head = head
@@ -75,14 +77,6 @@ extension NVMeController {
       flushBacklog(cq)
     }
     return work
-  }
-
-  /// The host wrote a bad value: report it and put the last good value back
-  /// so the next turn does not report it again.
-  func invalidDoorbell(slot: Int, restore: UInt32) {
-    log?("invalid doorbell value \(doorbells.load(slot)) at slot \(slot)")
-    doorbells.store(slot, restore)
-    raise(.invalidDoorbellValue)
   }
 
   func pollSubmissionQueues() -> Int {
@@ -94,10 +88,11 @@ extension NVMeController {
       let qid = activeSubmissionIDs[index]
       index &+= 1
       guard let sq = submissionQueues[qid] else { continue }
-      let value = doorbells.load(DoorbellPage.submissionTail(qid))
+      let slot = DoorbellPage.submissionTail(qid)
+      guard let value = doorbellValue(slot, shadowed: sq.shadowed, memory: memory) else { break }
       if Int(value) != sq.tail {
         guard value < UInt32(sq.size) else {
-          invalidDoorbell(slot: DoorbellPage.submissionTail(qid), restore: UInt32(sq.tail))
+          invalidDoorbell(slot: slot, value: value, restore: UInt32(sq.tail), shadowed: sq.shadowed)
           continue
         }
         sq.tail = Int(value)
@@ -299,5 +294,6 @@ extension NVMeController {
   private func forgetRingTranslations() {
     for qid in activeSubmissionIDs { submissionQueues[qid]?.ring.invalidate() }
     for qid in activeCompletionIDs { completionQueues[qid]?.ring.invalidate() }
+    shadowDoorbells?.invalidate()
   }
 }

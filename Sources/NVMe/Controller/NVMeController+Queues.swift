@@ -24,6 +24,7 @@ extension NVMeController {
     let cq = CompletionQueue(
       id: UInt16(qid), vector: vector, interruptsEnabled: interruptsEnabled, ring: ring)
     doorbells.store(DoorbellPage.completionHead(qid), 0)
+    cq.shadowed = startShadowing(slot: DoorbellPage.completionHead(qid), at: 0)
     install(cq)
     ioQueuesCreated = true
     return 0
@@ -48,7 +49,11 @@ extension NVMeController {
     let sq = SubmissionQueue(id: UInt16(qid), completionQueueID: UInt16(cqid), ring: ring)
     cq.submissionQueueCount &+= 1
     doorbells.store(DoorbellPage.submissionTail(qid), 0)
+    sq.shadowed = startShadowing(slot: DoorbellPage.submissionTail(qid), at: 0)
     install(sq)
+    info?(
+      "I/O submission queue \(qid): \(entries) entries, completion queue \(cqid), doorbell \(sq.shadowed ? "shadowed" : "real")"
+    )
     return 0
   }
 

@@ -83,6 +83,7 @@ extension NVMeController {
   /// the doorbell of a queue that does not exist is an error event.
   func writeDoorbellSlot(_ slot: Int, _ value: UInt32) {
     guard slot >= 0, slot < doorbells.slots else { return }
+    doorbellMessages &+= 1
     let qid = slot / 2
     let exists =
       qid < submissionQueues.count
@@ -176,6 +177,7 @@ extension NVMeController {
     for index in completionQueues.indices { completionQueues[index] = nil }
     activeSubmissionIDs.removeAll()
     activeCompletionIDs.removeAll()
+    shadowDoorbells = nil
     events.reset()
     features.reset(now: clock())
     ioQueuesCreated = false

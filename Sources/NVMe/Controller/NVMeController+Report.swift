@@ -5,12 +5,15 @@ extension NVMeController {
     public var statistics: QueueStatistics
     /// Commands fetched and not yet completed.
     public var outstanding: Int
+    /// Its tail comes from the host's shadow doorbell buffer.
+    public var shadowed: Bool
   }
 
   public var queueReport: [QueueReport] {
     activeSubmissionIDs.compactMap { qid in
       guard let sq = submissionQueues[qid] else { return nil }
-      return QueueReport(id: qid, statistics: sq.statistics, outstanding: sq.outstanding)
+      return QueueReport(
+        id: qid, statistics: sq.statistics, outstanding: sq.outstanding, shadowed: sq.shadowed)
     }
   }
 

@@ -24,6 +24,9 @@ public final class NVMeController {
   public var interruptHandler: ((UInt16) -> Void)?
   /// Where the controller reports what a guest did wrong or what failed.
   public var log: ((String) -> Void)?
+  /// Where it reports what the host set up that an operator may want to
+  /// know (shadow doorbells), at an informational level.
+  public var info: ((String) -> Void)?
   /// Monotonic milliseconds.
   let clock: () -> UInt64
 
@@ -60,6 +63,14 @@ public final class NVMeController {
   @exclusivity(unchecked) var busyMilliseconds: UInt64 = 0
   @exclusivity(unchecked) var busySince: UInt64?
   var changedNamespaces = ChangedNamespaceList()
+  /// Doorbell Buffer Config as the host set it; nil until then and after a
+  /// reset. Unchecked like a ring: resolving it is a table lookup that never
+  /// re-enters the controller.
+  @exclusivity(unchecked) var shadowDoorbells: ShadowDoorbells?
+  /// Times `armDoorbellEvents` set EventIdx for a sleep, for statistics.
+  public internal(set) var eventIndexArmings: UInt64 = 0
+  /// Doorbell writes that came as register writes (trapped doorbells).
+  @exclusivity(unchecked) public internal(set) var doorbellMessages: UInt64 = 0
   let inFlight = InFlightTable()
   /// An I/O queue was created since the last reset: Number of Queues is
   /// settled (Base 2.0, 5.27.1.5), even if the queues are gone again.

@@ -13,6 +13,8 @@ final class SubmissionQueue {
   @exclusivity(unchecked) var tail = 0
   /// Commands fetched and not yet completed.
   @exclusivity(unchecked) var outstanding = 0
+  /// The tail comes from the host's shadow doorbell buffer, not the page.
+  @exclusivity(unchecked) var shadowed = false
   @exclusivity(unchecked) var statistics = QueueStatistics()
 
   init(id: UInt16, completionQueueID: UInt16, ring: QueueRing) {
@@ -51,6 +53,8 @@ final class CompletionQueue {
   @exclusivity(unchecked) var submissionQueueCount = 0
   /// Entries posted since the last interrupt.
   @exclusivity(unchecked) var unsignalled = 0
+  /// The head comes from the host's shadow doorbell buffer, not the page.
+  @exclusivity(unchecked) var shadowed = false
 
   init(id: UInt16, vector: UInt16, interruptsEnabled: Bool, ring: QueueRing) {
     self.id = id

@@ -58,7 +58,8 @@ final class StreamRig {
     // The fake client always answers at once; a wait this long is a bug.
     options.replyTimeoutMilliseconds = 2000
     do {
-      device = try NVMeDevice(settings: settings, namespaces: namespaces)
+      // Mapped: the streams ring doorbells through the BAR0 memfd.
+      device = try NVMeDevice(settings: settings, namespaces: namespaces, doorbells: .mapped)
       guard let fd = device.region(0).mmap?.fd else { return nil }
       doorbellPage = try MemoryMapping.map(
         fd: fd, offset: BAR0Layout.doorbellOffset, length: BAR0Layout.doorbellSize,
