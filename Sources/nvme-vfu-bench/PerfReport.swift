@@ -61,11 +61,13 @@ enum PerfReport {
       "  doorbells: dbbuf \(result.dbbuf ? "on" : "off"), "
         + "\(result.doorbellsMapped ? "mapped" : "posted messages"), "
         + "\(doorbellRingsPerIO(result).map { Format.fixed($0, 3) } ?? "-") rings per I/O")
-    if plan.thinktimeMicroseconds > 0 || plan.rateIOPS > 0 {
-      lines.append(
-        "  pacing: thinktime \(plan.thinktimeMicroseconds) us every \(plan.thinktimeBlocks) I/Os, "
-          + "rate_iops \(plan.rateIOPS == 0 ? "unlimited" : "\(plan.rateIOPS)")")
+    var pacing: [String] = []
+    if plan.thinktimeMicroseconds > 0 {
+      pacing.append(
+        "thinktime \(plan.thinktimeMicroseconds) us after every \(plan.thinktimeBlocks) I/Os")
     }
+    if plan.rateIOPS > 0 { pacing.append("rate_iops \(plan.rateIOPS)") }
+    if !pacing.isEmpty { lines.append("  pacing: " + pacing.joined(separator: ", ")) }
     if plan.verify {
       lines.append("  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok"))
     }

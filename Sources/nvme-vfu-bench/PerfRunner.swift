@@ -252,6 +252,8 @@ final class PerfRunner {
       }
     }
     let rings = doorbellRings &- ringsStart
+    // Before the reset below, which forgets the shadow buffers.
+    let dbbuf = host.shadowDoorbellsActive && queues.allSatisfy(\.usesShadowDoorbells)
     let cpu = CPUTime.process() - cpuStart
     let serverCPUEnd = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
     let seconds = Double(now &- measureStart) / 1e9
@@ -264,7 +266,7 @@ final class PerfRunner {
       errors: errors, histogram: histogram, cpuUser: cpu.user, cpuSystem: cpu.system,
       mismatch: mismatch, ioError: ioError,
       serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } },
-      dbbuf: host.shadowDoorbellsActive && queues.allSatisfy(\.usesShadowDoorbells),
+      dbbuf: dbbuf,
       doorbellsMapped: host.doorbellsMapped, doorbellRings: rings)
   }
 
