@@ -1,3 +1,4 @@
+import CShims
 import NVMe
 import VFIOUser
 
@@ -133,7 +134,14 @@ public final class NVMeHost {
   /// Writes `value` to doorbell `slot` (SQ y tail: 2y, CQ y head: 2y + 1)
   /// the way the queues ring theirs, but without their bookkeeping: for
   /// tests of what a controller does with values a correct host never writes.
+  /// With shadow doorbells active an I/O queue's value goes into the shadow
+  /// too (that is where the controller reads it), and the real doorbell is
+  /// rung whatever EventIdx says.
   public func writeDoorbell(slot: Int, value: UInt32) throws(NVMeHostError) {
+    if shadowDoorbellsActive, slot >= 2, let pointers = shadowPages?.pointers(slot: slot) {
+      cshim_store_release_u32(pointers.shadow, value.littleEndian)
+      cshim_fence_seq_cst()
+    }
     do {
       try doorbells.ring(slot: slot, value: value)
     } catch {
