@@ -10,9 +10,10 @@ import VFIOUserClient
 /// The host's shadow doorbells against the real server (trapped doorbells,
 /// so a missed ring leaves a sleeping reactor asleep and the I/O times out).
 extension NVMeVFUTests {
-  /// QD1 with the reactor asleep before each command: every submission
-  /// passes the EventIdx the reactor armed and rings once; data is right.
-  /// Then after a controller reset the host configures the buffers again.
+  /// QD1 with the reactor asleep before each command: the submission passes
+  /// the EventIdx the reactor armed and must ring (else the reactor sleeps
+  /// on and the command times out); data is right. Then after a controller
+  /// reset the host configures the buffers again.
   @Test func shadowDoorbellsAtQD1WakeASleepingReactor() throws {
     let server = try InProcessServer(doorbells: .trapped)
     defer { server.shutdown() }
@@ -24,17 +25,24 @@ extension NVMeVFUTests {
     let source = try host.allocate(4096)
     let target = try host.allocate(4096)
     let rounds = 5
+    var seenAsleep = 0
     for round in 0..<rounds {
       fill(source, seed: UInt8(round))
       usleep(20_000)  // well past the reactor's spin: asleep, EventIdx armed
+      // Where /proc shows it (x86_64): asleep in ppoll with no timeout.
+      if Self.sleepsWithoutTimeout(server) != nil,
+        ProcessProbe.eventually(seconds: 2, { Self.sleepsWithoutTimeout(server) == true })
+      {
+        seenAsleep += 1
+      }
       try host.execute(.write(lba: UInt64(round * 8), blocks: 8, buffer: source), on: queue)
       try host.execute(.read(lba: UInt64(round * 8), blocks: 8, buffer: target), on: queue)
       #expect(same(source, target), "round \(round)")
     }
     #expect(queue.submitted == UInt64(2 * rounds))
-    // At least the write after each sleep had to ring; never more than one
-    // ring per submission.
-    #expect(queue.submissionDoorbellRings >= UInt64(rounds))
+    // Each write after a sleep seen had to ring; never more than one ring
+    // per submission.
+    #expect(queue.submissionDoorbellRings >= UInt64(max(1, seenAsleep)))
     #expect(queue.submissionDoorbellRings <= queue.submitted)
 
     try host.resetController()
@@ -48,11 +56,15 @@ extension NVMeVFUTests {
     #expect(same(source, target), "I/O after the reset, through fresh shadows")
   }
 
-  /// A closed loop at QD32: with shadows the busy controller reads the
-  /// tails and rarely asks for a ring; without, every submission rings.
+  /// A closed loop at QD32 against a reactor that never sleeps (so the
+  /// count does not depend on how often this busy machine deschedules the
+  /// host and lets an adaptive reactor doze): with shadows it never moves
+  /// EventIdx from where queue creation put it (0), so the host owes a ring
+  /// exactly when a tail or head passes entry 0, once per ring wrap; without
+  /// shadows every submission rings.
   @Test(arguments: [true, false])
   func qd32RingsPerSubmission(shadows: Bool) throws {
-    let server = try InProcessServer(doorbells: .trapped)
+    let server = try InProcessServer(mode: .busy, doorbells: .trapped)
     defer { server.shutdown() }
     let host = try server.host { $0.shadowDoorbells = shadows }
     #expect(host.shadowDoorbellsOffered)
@@ -108,10 +120,11 @@ extension NVMeVFUTests {
     let submissions = queue.submitted
     #expect(submissions == UInt64(2048 + total))
     if shadows {
-      // About once per ring wrap and once per wake-up; far below one per I/O.
-      #expect(
-        Double(queue.doorbellRings) < 0.2 * Double(submissions),
-        "\(queue.doorbellRings) rings for \(submissions) I/Os")
+      // 5048 submissions and completions on a 256-entry ring pass entry 0
+      // at 0, 256, ..., 4864: 20 times each, 40 rings for 5048 I/Os.
+      let wraps = (submissions + 255) / 256
+      #expect(queue.submissionDoorbellRings == wraps)
+      #expect(queue.completionDoorbellRings == wraps)
     } else {
       #expect(queue.submissionDoorbellRings == submissions, "one ring per submission")
       #expect(queue.completionDoorbellRings > 0)
