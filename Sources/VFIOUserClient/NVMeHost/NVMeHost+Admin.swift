@@ -92,7 +92,8 @@ extension NVMeHost {
   /// Creates I/O queue pairs 1...count (each a CQ on vector n, then its SQ)
   /// with `entries` each, capped by CAP.MQES. Sets the number of queues
   /// first, unless it was set since the controller was enabled (it may be
-  /// set only once: queues deleted and created again keep that number).
+  /// set only once: queues deleted and created again keep that number), and
+  /// Doorbell Buffer Config once per enable when it is offered and wanted.
   @discardableResult
   public func createIOQueues(count: Int, entries: Int) throws(NVMeHostError) -> [NVMeQueue] {
     guard ioQueues.isEmpty else { throw .invalidArgument("I/O queues already exist") }

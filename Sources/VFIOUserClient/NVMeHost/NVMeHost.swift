@@ -7,8 +7,10 @@ import VFIOUser
 ///
 /// It owns one window of guest RAM (queues, PRP list pages, scratch and the
 /// caller's data buffers), rings doorbells through BAR0's mmapped doorbell
-/// page, and wires one MSI-X eventfd per queue. Single-threaded: one thread
-/// drives the host and its queues.
+/// page when offered (else posted REGION_WRITEs), uses shadow doorbells with
+/// EventIdx for the I/O queues when the controller offers them, and wires
+/// one MSI-X eventfd per queue. Single-threaded: one thread drives the host
+/// and its queues.
 ///
 /// Typical use: `NVMeHost.connect(path:)` (negotiate, enable, identify), then
 /// `createIOQueues(count:entries:)`, `allocate` buffers and `submit`/`reap` on
