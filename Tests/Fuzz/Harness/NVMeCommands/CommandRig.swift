@@ -228,7 +228,8 @@ final class CommandRig {
   /// One reactor turn, then the host pops what completed. CSTS must agree
   /// with CC after every turn: RDY only while enabled.
   func turn(_ report: inout FuzzReport) {
-    controller.poll()
+    // An idle turn arms EventIdx, as the reactor does before it sleeps.
+    if controller.poll() == 0 { _ = controller.armDoorbellEvents() }
     if autoConsume { host.consume() }
     let cc = host.readRegister(RegisterOffset.cc)
     let csts = host.readRegister(RegisterOffset.csts)
