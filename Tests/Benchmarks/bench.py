@@ -318,6 +318,17 @@ def idle_run(args, workdir, doorbells="mapped"):
         server.stop()
 
 
+def print_checks(checks, failures):
+    """Each target, met or not, then each failed run (bench.py and wake.py)."""
+    for check in checks:
+        measured = check["measured"]
+        shown = "-" if measured is None else (f"{measured:,.0f}" if measured > 100 else f"{measured:.2f}")
+        verdict = {True: "met", False: "MISSED", None: "not measured"}[check["met"]]
+        print(f"  [{verdict}] {check['target']}: {shown}")
+    for failure in failures:
+        print(f"  failed: {failure}")
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -624,13 +635,7 @@ def main():
     print(f"machine: {machine['nproc']} CPUs, {machine['cpu_model']}, kernel {machine['kernel']}; "
           f"load average start {machine['load_average_start']}, end {machine['load_average_end']}")
     print()
-    for check in checks:
-        measured = check["measured"]
-        shown = "-" if measured is None else (f"{measured:,.0f}" if measured > 100 else f"{measured:.2f}")
-        verdict = {True: "met", False: "MISSED", None: "not measured"}[check["met"]]
-        print(f"  [{verdict}] {check['target']}: {shown}")
-    for failure in failures:
-        print(f"  failed: {failure}")
+    print_checks(checks, failures)
     print(f"\nwrote {json_path}, {png_path} (and benchmark-latest.*)")
     return 1 if failures else 0
 

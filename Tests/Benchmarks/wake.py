@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from bench import (Server, bench_perf, idle_run, loadavg, log, machine_info, median,
-                   parse_size, prefill, top_processes, wait_quiet)
+                   parse_size, prefill, print_checks, top_processes, wait_quiet)
 
 THINK_MS = [2, 20, 200]
 QD1 = {"name": "4k randread QD1", "rw": "randread", "bs": "4k", "iodepth": 1}
@@ -206,13 +206,7 @@ def main():
     shutil.copyfile(path, os.path.join(args.out, "benchmark-wake-latest.json"))
     print(text)
     print()
-    for check in checks:
-        measured = check["measured"]
-        shown = "-" if measured is None else f"{measured:.2f}"
-        verdict = {True: "met", False: "MISSED", None: "not measured"}[check["met"]]
-        print(f"  [{verdict}] {check['target']}: {shown}")
-    for failure in failures:
-        print(f"  failed: {failure}")
+    print_checks(checks, failures)
     print(f"\nwrote {path} (and benchmark-wake-latest.json)")
     return 1 if failures else 0
 
