@@ -15,6 +15,10 @@ public final class InterruptVectors {
   public private(set) var fds: [Int32]
   /// Signals seen per vector (eventfd reads that found the counter set).
   public private(set) var signals: [UInt64]
+  /// Interrupts the server raised per vector, as far as consumed: the sum of
+  /// the counter values read (one per eventfd write, however many a read
+  /// found), which is what a VMM's irqfd would have injected.
+  public private(set) var interrupts: [UInt64]
 
   /// Creates `count` eventfds and wires them as MSI-X vectors 0..<count
   /// (the client must have negotiated: the descriptor limit matters).
@@ -40,6 +44,7 @@ public final class InterruptVectors {
     }
     self.fds = fds
     signals = [UInt64](repeating: 0, count: count)
+    interrupts = signals
   }
 
   deinit { close() }
@@ -47,9 +52,10 @@ public final class InterruptVectors {
   /// Clears vector `vector`; true when it had been signalled.
   @discardableResult
   public func consume(_ vector: Int) -> Bool {
-    guard vector >= 0, vector < fds.count, fds[vector] >= 0, EventFD.drain(fds[vector]) != nil
+    guard vector >= 0, vector < fds.count, fds[vector] >= 0, let count = EventFD.drain(fds[vector])
     else { return false }
     signals[vector] &+= 1
+    interrupts[vector] &+= count
     return true
   }
 

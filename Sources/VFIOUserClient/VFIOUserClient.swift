@@ -5,6 +5,7 @@ import VFIOUser
 /// Synchronous: each call sends one request and waits for its reply. Server requests that
 /// arrive meanwhile (DMA_READ/DMA_WRITE on fd-less memory) are answered from
 /// `messageMemory`. Error replies are thrown as `SystemError` with the server's errno.
+/// Commands may also be posted (`post`, No_reply): sent, never waited for.
 public final class VFIOUserClient {
   public let connection: Connection
   public private(set) var server = Capabilities()
@@ -12,6 +13,15 @@ public final class VFIOUserClient {
   public var replyTimeoutMilliseconds: Int32 = 10_000
   /// Client memory the server reaches by messages (registered with DMA_MAP without fd).
   public let messageMemory = MessageMemory()
+  /// Commands sent by `request` (each waits for its reply) and by `post`
+  /// (none does), so far.
+  public private(set) var requestsSent: UInt64 = 0
+  public internal(set) var postsSent: UInt64 = 0
+  /// The server's error for a posted command, when it sent one (it answers
+  /// a post only when it then drops the connection).
+  public internal(set) var postedFailure: SystemError?
+  /// IDs posted since the last reply to a request.
+  var posted = PostedWindow()
 
   public init(socket: Int32, maxMessageSize: Int = 16 + 64 + (1 << 20)) throws(SystemError) {
     connection = try Connection(socket: socket, maxMessageSize: maxMessageSize)
@@ -29,6 +39,7 @@ public final class VFIOUserClient {
     -> Message
   {
     let id = try connection.sendCommand(command, payload: payload, fds: fds)
+    requestsSent &+= 1
     return try awaitReply(id: id)
   }
 
@@ -42,9 +53,10 @@ public final class VFIOUserClient {
       var message = try connection.receive(timeoutMilliseconds: replyTimeoutMilliseconds)
       if message.header.kind == .reply {
         guard message.header.id == id else {
-          message.closeFDs()
-          throw .protocolError
+          try strayReply(&message)
+          continue
         }
+        posted.close()
         if message.header.isError {
           message.closeFDs()
           throw SystemError(Int32(bitPattern: message.header.error))
@@ -55,10 +67,12 @@ public final class VFIOUserClient {
     }
   }
 
-  /// Answers server requests that are already waiting (no blocking).
+  /// Answers server requests that are already waiting (no blocking). A
+  /// reply here can only be a posted command's (see `strayReply`).
   public func pump() throws(SystemError) {
     while true {
       switch connection.reader.next(from: connection.socket) {
+      case .message(var message) where message.header.kind == .reply: try strayReply(&message)
       case .message(var message): serve(&message)
       case .wouldBlock: return
       case .closed: throw .connectionReset

@@ -20,6 +20,10 @@ enum DataPointerOption: String, CaseIterable, ExpressibleByArgument, Sendable {
   var kind: DataPointerKind { self == .prp ? .prp : .sgl }
 }
 
+enum SwitchOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+  case on, off
+}
+
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
   case normal, json
 }

@@ -30,6 +30,23 @@ struct PerfCommand: ParsableCommand {
         server_cpu_s, server_cpu_s_per_mio  with --server-pid: the server's
                                         utime + stime over the measured window,
                                         and per million I/Os (else null)
+        dbbuf, doorbell_rings_per_io    shadow doorbells in use; real doorbell
+                                        writes (MMIO stores or posted
+                                        messages) per I/O while measuring
+        thinktime_us, thinktime_blocks, rate_iops   the pacing asked for
+        irq_coalescing                  --irq-coalescing as given (else null)
+        interrupts, interrupts_per_io   with --completion interrupt: MSI-X
+                                        interrupts the server raised while
+                                        measuring (eventfd counts consumed),
+                                        and per I/O (else null)
+
+      Sparse loads, with fio's names and meanings: --thinktime USEC stalls
+      the submitter after every --thinktime_blocks I/Os (default 1): it
+      issues nothing more, lets every command in flight complete, then
+      sleeps USEC. --rate_iops N caps submissions at N a second in total.
+      Both sleep rather than spin, so the server goes idle; latency is still
+      measured from the doorbell, so --iodepth 1 --thinktime 20000 measures
+      the first read after 20 ms idle.
       Exit status: 0, or 1 on an I/O error, 2 on a verify mismatch.
       """)
 
@@ -83,6 +100,30 @@ struct PerfCommand: ParsableCommand {
     help: "The server's PID: report its CPU time over the measured window.")
   var serverPID: Int32?
 
+  // MARK: doorbells and sparse loads (kept together)
+
+  @Option(help: "Shadow doorbells with EventIdx: on or off (default: on when offered).")
+  var dbbuf: SwitchOption?
+
+  @Option(help: "Microseconds to stall after every --thinktime_blocks I/Os (fio's thinktime).")
+  var thinktime: UInt64 = 0
+
+  @Option(
+    name: .customLong("thinktime_blocks"), help: "I/Os between --thinktime stalls.")
+  var thinktimeBlocks: Int = 1
+
+  @Option(name: .customLong("rate_iops"), help: "Cap the submission rate at N IOPS in total.")
+  var rateIOPS: UInt64 = 0
+
+  // MARK: interrupt coalescing
+
+  @Option(
+    name: .customLong("irq-coalescing"),
+    help: ArgumentHelp(
+      "Set Features 08h before the run: THR (entries, 0's based) and TIME (100 us units).",
+      valueName: "THR:TIME"))
+  var irqCoalescing: IRQCoalescingOption?
+
   func validate() throws {
     guard let blockSize = SizeArgument.parse(bs), blockSize > 0, blockSize <= 1 << 30 else {
       throw ValidationError("--bs: not a size: \(bs)")
@@ -98,18 +139,24 @@ struct PerfCommand: ParsableCommand {
       throw ValidationError("--size: not a size: \(size)")
     }
     if let cpu, cpu < 0 { throw ValidationError("--cpu must be >= 0") }
+    guard thinktime <= 60_000_000 else { throw ValidationError("--thinktime must be <= 60 s") }
+    guard thinktimeBlocks >= 1 else { throw ValidationError("--thinktime_blocks must be >= 1") }
+    guard rateIOPS <= 1_000_000_000 else { throw ValidationError("--rate_iops must be <= 1e9") }
   }
 
   func run() throws {
     if let cpu, cshim_pin_thread(Int32(cpu)) != 0 {
       fail("--cpu \(cpu): \(String(cString: strerror(errno)))", code: 1)
     }
-    let plan = PerfPlan(
+    var plan = PerfPlan(
       socket: socket, rw: rw, readPercent: rwmixread,
       blockSize: Int(SizeArgument.parse(bs) ?? 4096), iodepth: iodepth, queues: queues,
       runtime: runtime, ramp: ramp, size: size.flatMap(SizeArgument.parse), verify: verify,
       completion: completion.mode, dataPointer: dataPointer.kind, namespace: namespace,
-      showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal, serverPID: serverPID)
+      showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal, serverPID: serverPID,
+      dbbuf: dbbuf.map { $0 == .on }, thinktimeMicroseconds: thinktime,
+      thinktimeBlocks: thinktimeBlocks, rateIOPS: rateIOPS)
+    plan.irqCoalescing = irqCoalescing
     let result: PerfResult
     do {
       let runner = try PerfRunner(plan: plan)

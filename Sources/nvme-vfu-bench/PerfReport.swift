@@ -57,6 +57,22 @@ enum PerfReport {
         "  server CPU: \(Format.fixed(serverCPU, 2)) s = \(Format.fixed(serverCPU / max(result.seconds, 1e-9) * 100, 1))% of one core, "
           + "\(Format.fixed(serverCPUPerMillion(result) ?? 0, 3)) s per million I/Os")
     }
+    lines.append(
+      "  doorbells: dbbuf \(result.dbbuf ? "on" : "off"), "
+        + "\(result.doorbellsMapped ? "mapped" : "posted messages"), "
+        + "\(doorbellRingsPerIO(result).map { Format.fixed($0, 3) } ?? "-") rings per I/O")
+    var pacing: [String] = []
+    if plan.thinktimeMicroseconds > 0 {
+      pacing.append(
+        "thinktime \(plan.thinktimeMicroseconds) us after every \(plan.thinktimeBlocks) I/Os")
+    }
+    if plan.rateIOPS > 0 { pacing.append("rate_iops \(plan.rateIOPS)") }
+    if !pacing.isEmpty { lines.append("  pacing: " + pacing.joined(separator: ", ")) }
+    if let interrupts = result.interrupts {
+      lines.append(
+        "  interrupts: \(interrupts) = \(Format.fixed(interruptsPerIO(result) ?? 0, 3)) per I/O"
+          + (plan.irqCoalescing.map { ", coalescing \($0.text)" } ?? ""))
+    }
     if plan.verify {
       lines.append("  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok"))
     }
@@ -67,6 +83,18 @@ enum PerfReport {
   static func serverCPUPerMillion(_ result: PerfResult) -> Double? {
     guard let cpu = result.serverCPU, result.ios > 0 else { return nil }
     return cpu / Double(result.ios) * 1e6
+  }
+
+  /// MSI-X interrupts per completed I/O, in interrupt completion mode.
+  static func interruptsPerIO(_ result: PerfResult) -> Double? {
+    guard let interrupts = result.interrupts, result.ios > 0 else { return nil }
+    return Double(interrupts) / Double(result.ios)
+  }
+
+  /// Real doorbell writes per I/O while measuring, when any I/O completed.
+  static func doorbellRingsPerIO(_ result: PerfResult) -> Double? {
+    guard result.ios > 0 else { return nil }
+    return Double(result.doorbellRings) / Double(result.ios)
   }
 
   static func json(_ result: PerfResult) -> String {
@@ -104,6 +132,15 @@ enum PerfReport {
       ("first_mismatch_lba", result.mismatch.map { "\($0.lba)" } ?? "null"),
       ("server_cpu_s", result.serverCPU.map { Format.fixed($0, 3) } ?? "null"),
       ("server_cpu_s_per_mio", serverCPUPerMillion(result).map { Format.fixed($0, 4) } ?? "null"),
+      // Doorbells and sparse loads.
+      ("dbbuf", result.dbbuf ? "true" : "false"),
+      ("doorbell_rings_per_io", doorbellRingsPerIO(result).map { Format.fixed($0, 4) } ?? "null"),
+      ("thinktime_us", "\(plan.thinktimeMicroseconds)"),
+      ("thinktime_blocks", "\(plan.thinktimeBlocks)"),
+      ("rate_iops", "\(plan.rateIOPS)"),
+      ("irq_coalescing", plan.irqCoalescing.map { Format.jsonString($0.text) } ?? "null"),
+      ("interrupts", result.interrupts.map { "\($0)" } ?? "null"),
+      ("interrupts_per_io", interruptsPerIO(result).map { Format.fixed($0, 4) } ?? "null"),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
   }

@@ -25,6 +25,17 @@ struct PerfPlan: Sendable {
   /// The server's PID: its CPU time is sampled at the start and end of the
   /// measured window (/proc/PID/stat).
   var serverPID: Int32? = nil
+
+  // Doorbells and sparse loads (wake-on-doorbell): kept together.
+  /// Shadow doorbells: nil uses them when the controller offers them.
+  var dbbuf: Bool? = nil
+  /// fio's thinktime (0: none), thinktime_blocks and rate_iops (0: no cap).
+  var thinktimeMicroseconds: UInt64 = 0
+  var thinktimeBlocks: Int = 1
+  var rateIOPS: UInt64 = 0
+
+  /// Interrupt Coalescing to set (Set Features 08h) before the run.
+  var irqCoalescing: IRQCoalescingOption? = nil
 }
 
 /// What a run measured.
@@ -42,6 +53,15 @@ struct PerfResult {
   var ioError: String?
   /// The server's CPU seconds over the measured window (with `serverPID`).
   var serverCPU: Double? = nil
+  /// Whether the I/O queues used shadow doorbells, whether real doorbells
+  /// were mmapped stores (else posted messages), and how many real
+  /// doorbell writes the I/O queues made while measuring.
+  var dbbuf = false
+  var doorbellsMapped = true
+  var doorbellRings: UInt64 = 0
+  /// MSI-X interrupts the server raised over the measured window, as
+  /// consumed from the eventfds (interrupt completion only).
+  var interrupts: UInt64? = nil
 
   var ios: UInt64 { reads &+ writes }
 }
@@ -70,6 +90,14 @@ final class PerfRunner {
   /// Tags completed in the current reap, resubmitted right after it.
   private var completedTags: [Int] = []
 
+  // Pacing (--thinktime, --rate_iops): completed tags wait per queue until
+  // the pacer lets them go out again.
+  private var pacer: Pacer
+  private var readyTags: [[Int]]
+  private var readyCount = 0
+  private var nextQueue = 0
+  private var inFlight = 0
+
   // --verify: generation last written per chunk (0 never, max unknown) and
   // chunks with a command in flight (never two at once on one chunk).
   private var chunkGeneration: [UInt32] = []
@@ -93,9 +121,21 @@ final class PerfRunner {
     let buffersBytes = plan.queues * plan.iodepth * pages(plan.blockSize) * 4096
     var configuration = NVMeHost.Configuration()
     configuration.completionMode = plan.completion
-    configuration.ramSize = (2 + 33 + plan.queues * perQueue) * 4096 + buffersBytes + (1 << 20)
+    // Scratch, admin queue, shadow doorbell and EventIdx pages, I/O queues.
+    configuration.ramSize =
+      (2 + 33 + 2 + plan.queues * perQueue) * 4096 + buffersBytes + (1 << 20)
     configuration.ramName = "nvme-vfu-bench-ram"
+    configuration.shadowDoorbells = plan.dbbuf ?? true
     host = try NVMeHost.connect(path: plan.socket, configuration: configuration)
+    if plan.dbbuf == true && !host.shadowDoorbellsOffered {
+      throw BenchError("--dbbuf on: the controller does not offer Doorbell Buffer Config")
+    }
+    if let coalescing = plan.irqCoalescing {
+      try host.admin(
+        NVMeCommand(
+          opcode: AdminOpcode.setFeatures.rawValue,
+          cdw10: UInt32(FeatureID.interruptCoalescing.rawValue), cdw11: coalescing.cdw11))
+    }
 
     let namespace = try host.identifyNamespace(plan.namespace)
     guard namespace.nsze > 0, let lbaSize = namespace.blockSize else {
@@ -130,6 +170,16 @@ final class PerfRunner {
     guard queues.allSatisfy({ $0.capacity >= plan.iodepth }) else {
       throw BenchError("queues smaller than --iodepth")
     }
+    if plan.dbbuf == true && !host.shadowDoorbellsActive {
+      throw BenchError("--dbbuf on: the controller refused Doorbell Buffer Config")
+    }
+    pacer = Pacer(
+      thinktimeMicroseconds: plan.thinktimeMicroseconds, thinktimeBlocks: plan.thinktimeBlocks,
+      rateIOPS: plan.rateIOPS)
+    readyTags = (0..<plan.queues).map { index in
+      Array((index * plan.iodepth)..<((index + 1) * plan.iodepth))
+    }
+    for index in readyTags.indices { readyTags[index].reserveCapacity(plan.iodepth) }
     self.queues = queues
     var buffers: [GuestBuffer] = []
     for _ in 0..<total { buffers.append(try host.allocate(plan.blockSize)) }
@@ -154,25 +204,38 @@ final class PerfRunner {
     let pollSet = InterruptPollSet(
       host: host, queues: queues, enabled: plan.completion == .interrupt)
     defer { pollSet.release() }
-    for (index, queue) in queues.enumerated() {
-      for slot in 0..<plan.iodepth { try submit(tag: index * plan.iodepth + slot, on: queue) }
-      try queue.ringDoorbell()
+    if pacer.isActive {
+      // Every tag waits for the pacer, the first ones included.
+      readyCount = plan.queues * plan.iodepth
+    } else {
+      for (index, queue) in queues.enumerated() {
+        for tag in readyTags[index] { try submit(tag: tag, on: queue) }
+        readyTags[index].removeAll(keepingCapacity: true)
+        try queue.ringDoorbell()
+      }
     }
     let start = MonotonicClock.nanoseconds()
+    pacer.start(at: start)
     let rampEnd = start &+ UInt64(plan.ramp * 1e9)
     var end = rampEnd &+ UInt64(plan.runtime * 1e9)
     var measureStart = start
     var cpuStart = CPUTime.process()
     var serverCPUStart = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+    var interruptsStart = interruptsConsumed
+    var ringsStart = doorbellRings
     measuring = plan.ramp == 0
     var now = start
     while true {
       var progressed = 0
-      for queue in queues {
+      for (index, queue) in queues.enumerated() {
         if plan.completion == .interrupt { host.vectors?.consume(queue.vector) }
-        if queue.hasCompletion { progressed &+= try reapAndResubmit(queue) }
+        if queue.hasCompletion { progressed &+= try reapAndResubmit(queue, index: index) }
       }
       now = MonotonicClock.nanoseconds()
+      var issued = 0
+      if pacer.isActive {
+        issued = try issuePaced(now: &now, until: end)
+      }
       if !measuring && now >= rampEnd {
         measuring = true
         histogram.reset()
@@ -183,17 +246,31 @@ final class PerfRunner {
         end = now &+ UInt64(plan.runtime * 1e9)
         cpuStart = CPUTime.process()
         serverCPUStart = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+        interruptsStart = interruptsConsumed
+        ringsStart = doorbellRings
       }
       if measuring && now >= end { break }
       if mismatch != nil || ioError != nil { break }
       progress.tick(now: now, start: start, rampEnd: rampEnd, completed: completedTotal)
-      if progressed == 0 && plan.completion == .interrupt {
-        let remaining = (end &- now) / 1_000_000
-        pollSet.wait(timeoutMilliseconds: Int32(clamping: min(remaining &+ 1, 100)))
+      guard progressed == 0 && issued == 0 else { continue }
+      if pacer.isActive && inFlight == 0 {
+        // Nothing in flight and the rate says not yet: sleep until it does
+        // (at most until the end, and 100 ms for the progress line).
+        sleep(untilNanoseconds: min(pacer.nextDue, end, now &+ 100_000_000))
+      } else if plan.completion == .interrupt {
+        var remaining = (end &- now) / 1_000_000 &+ 1
+        if pacer.intervalNanoseconds > 0 && pacer.nextDue > now {
+          remaining = min(remaining, (pacer.nextDue &- now) / 1_000_000)
+        }
+        pollSet.wait(timeoutMilliseconds: Int32(clamping: min(remaining, 100)))
       }
     }
+    let rings = doorbellRings &- ringsStart
+    // Before the reset below, which forgets the shadow buffers.
+    let dbbuf = host.shadowDoorbellsActive && queues.allSatisfy(\.usesShadowDoorbells)
     let cpu = CPUTime.process() - cpuStart
     let serverCPUEnd = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+    let interrupts = interruptsConsumed &- interruptsStart
     let seconds = Double(now &- measureStart) / 1e9
     measuring = false
     progress.finish()
@@ -203,16 +280,61 @@ final class PerfRunner {
       plan: plan, sizeBytes: sizeBytes, seconds: seconds, reads: reads, writes: writes,
       errors: errors, histogram: histogram, cpuUser: cpu.user, cpuSystem: cpu.system,
       mismatch: mismatch, ioError: ioError,
-      serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } })
+      serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } },
+      dbbuf: dbbuf,
+      doorbellsMapped: host.doorbellsMapped, doorbellRings: rings,
+      interrupts: plan.completion == .interrupt ? interrupts : nil)
+  }
+
+  /// Every vector's interrupts consumed so far (only the queues' vectors
+  /// see any while measuring).
+  private var interruptsConsumed: UInt64 {
+    host.vectors?.interrupts.reduce(0, &+) ?? 0
+  }
+
+  /// Real doorbell writes of the I/O queues so far.
+  private var doorbellRings: UInt64 { queues.reduce(0) { $0 &+ $1.doorbellRings } }
+
+  /// With a pacer: the stall once `thinktime_blocks` went out and all of
+  /// them completed, then as many waiting tags as it allows, from the
+  /// queues in turn, one doorbell per queue. Returns how many went out.
+  private func issuePaced(now: inout UInt64, until end: UInt64) throws -> Int {
+    guard submitting else { return 0 }
+    if pacer.mustThink {
+      // fio quiesces before thinking: the server sees no I/O at all.
+      guard inFlight == 0 else { return 0 }
+      sleep(untilNanoseconds: min(now &+ pacer.thinkNanoseconds, end))
+      pacer.thought()
+      now = MonotonicClock.nanoseconds()
+    }
+    guard readyCount > 0 else { return 0 }
+    var allowed = pacer.take(now: now, wanted: readyCount)
+    let total = allowed
+    while allowed > 0 {
+      let index = nextQueue
+      nextQueue = nextQueue &+ 1 == queues.count ? 0 : nextQueue &+ 1
+      guard !readyTags[index].isEmpty else { continue }
+      let queue = queues[index]
+      while allowed > 0, let tag = readyTags[index].popLast() {
+        try submit(tag: tag, on: queue)
+        allowed &-= 1
+        readyCount &-= 1
+      }
+      try queue.ringDoorbell()
+    }
+    return total
   }
 
   /// One reap on `queue`, then every completed tag goes out again in one
-  /// doorbell write.
-  private func reapAndResubmit(_ queue: NVMeQueue) throws -> Int {
+  /// doorbell write (with a pacer: waits for it in `readyTags`).
+  private func reapAndResubmit(_ queue: NVMeQueue, index: Int) throws -> Int {
     completedTags.removeAll(keepingCapacity: true)
     let now = MonotonicClock.nanoseconds()
     let count = try queue.reap { completion in complete(completion, now: now) }
-    if submitting {
+    if pacer.isActive {
+      readyTags[index].append(contentsOf: completedTags)
+      readyCount &+= completedTags.count
+    } else if submitting {
       for tag in completedTags { try submit(tag: tag, on: queue) }
       try queue.ringDoorbell()
     }
@@ -223,6 +345,7 @@ final class PerfRunner {
     let tag = Int(truncatingIfNeeded: completion.tag)
     guard tag >= 0, tag < startTimes.count else { return }
     completedTotal &+= 1
+    inFlight &-= 1
     let isRead = readOfTag[tag]
     if measuring {
       _ = histogram.record(min(now &- startTimes[tag], Self.highestLatency))
@@ -284,6 +407,7 @@ final class PerfRunner {
         using: plan.dataPointer)
     startTimes[tag] = MonotonicClock.nanoseconds()
     try queue.submit(command, tag: UInt64(tag), ring: false)
+    inFlight &+= 1
   }
 
   /// Lets every outstanding command finish (not measured, not resubmitted).

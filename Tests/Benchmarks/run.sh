@@ -12,16 +12,22 @@
 # each configuration REPEATS times (median quoted). The process that submits to
 # the disk (fio in fio-file, the server in --poll busy otherwise) is pinned to
 # the CPU that takes the backing disk's interrupts, the bench client to another
-# CPU, so a and b differ only in the server. Then it measures the server's CPU
-# with an idle client attached in --poll adaptive.
+# CPU, so a and b differ only in the server (all with --doorbells mapped, the
+# mode for --poll busy).
+# Then wake.py, on mem:SIZE: 4k randread QD1 after 2, 20 and 200 ms of think
+# time, the default server (--poll adaptive --doorbells trapped, client with
+# shadow doorbells) against --poll busy --doorbells mapped, p50 and p99;
+# 4k randread QD32 mapped against trapped with and without shadow doorbells;
+# and the server's CPU with an idle client attached, for each doorbell mode.
 #
-# Writes Images/benchmark-YYYY-MM-DD.{json,png} and copies them to
-# Images/benchmark-latest.{json,png}, and prints the table.
+# Writes Images/benchmark-YYYY-MM-DD.{json,png} and
+# Images/benchmark-wake-YYYY-MM-DD.json, copies them to Images/benchmark-latest.*
+# and Images/benchmark-wake-latest.json, and prints the tables.
 #
 # Usage: Tests/Benchmarks/run.sh [--quick] [--runtime S] [--ramp S] [--repeats N]
 #          [--file PATH] [--size SIZE] [--idle-seconds S] [--out DIR]
 #          [--wait-quiet S] [--retries N] [--configs LIST] [--no-idle]
-#          [--no-install] [--no-build]
+#          [--no-install] [--no-build] [--no-wake] [--wake-only]
 # Environment (flags win): BENCH_RUNTIME (10), BENCH_RAMP (2), BENCH_REPEATS (3),
 #   BENCH_FILE (/var/tmp/nvme-vfu-bench.img), BENCH_SIZE (1G), BENCH_IDLE_SECONDS (10),
 #   BENCH_OUT (Images), BENCH_SERVER_CPU (the disk's interrupt CPU, else 0),
@@ -36,7 +42,9 @@
 #   retries: a smoke test of about 1.5 minutes (flags after it override it).
 #   It writes to /tmp/nvme-vfu-bench-quick unless --out is given, so the
 #   README's figures stay as they are.
-# The default run takes about 12 minutes plus the build.
+# --no-wake skips wake.py (the idle rows are then bench.py's, mapped only);
+# --wake-only runs wake.py alone.
+# The default run takes about 22 minutes plus the build (wake.py about 10).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -57,6 +65,8 @@ scratch=${NVME_VFU_SCRATCH_PATH:-$repo/.build}
 install=1
 build=1
 quick=0
+wake=1
+throughput=1
 command_line="Tests/Benchmarks/run.sh${*:+ $*}"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -78,6 +88,8 @@ while [ $# -gt 0 ]; do
     --no-idle) idle_flag=(--no-idle) ;;
     --no-install) install=0 ;;
     --no-build) build=0 ;;
+    --no-wake) wake=0 ;;
+    --wake-only) throughput=0 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -169,9 +181,23 @@ fi
 echo "== sync (the disk's own writeback out of the way)"
 sync
 mkdir -p "$out"
-exec python3 "$repo/Tests/Benchmarks/bench.py" \
-  --bin "$bin" --file "$file" --size "$size" --fstype "$fstype" \
-  --runtime "$runtime" --ramp "$ramp" --repeats "$repeats" --idle-seconds "$idle_seconds" \
-  --out "$out" --server-cpu "$server_cpu" --client-cpu "$client_cpu" --quick "$quick" \
-  --wait-quiet "$wait_quiet" --retries "$retries" --configs "$configs" "${idle_flag[@]}" \
-  --command "$command_line"
+status=0
+if [ $throughput = 1 ]; then
+  # wake.py measures the idle rows for both doorbell modes.
+  [ $wake = 1 ] && idle_flag=(--no-idle)
+  python3 "$repo/Tests/Benchmarks/bench.py" \
+    --bin "$bin" --file "$file" --size "$size" --fstype "$fstype" \
+    --runtime "$runtime" --ramp "$ramp" --repeats "$repeats" --idle-seconds "$idle_seconds" \
+    --out "$out" --server-cpu "$server_cpu" --client-cpu "$client_cpu" --quick "$quick" \
+    --wait-quiet "$wait_quiet" --retries "$retries" --configs "$configs" "${idle_flag[@]}" \
+    --command "$command_line" || status=$?
+fi
+if [ $wake = 1 ]; then
+  echo
+  python3 "$repo/Tests/Benchmarks/wake.py" \
+    --bin "$bin" --file "$file" --size "$size" --runtime "$runtime" --ramp 1 \
+    --repeats "$repeats" --idle-seconds "$idle_seconds" --out "$out" \
+    --server-cpu "$server_cpu" --client-cpu "$client_cpu" --wait-quiet "$wait_quiet" \
+    --command "$command_line" || status=$?
+fi
+exit $status

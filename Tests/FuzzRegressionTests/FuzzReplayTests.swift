@@ -68,6 +68,10 @@ import Testing
     // 4 queue creations and 5 I/O commands, all successful.
     let prp = try notes(.nvmeCommands, "io-prp")
     #expect(prp["completions"] == 9 && prp["errorCompletions"] == 0)
+    // 4 queue creations, 2 Doorbell Buffer Configs and 13 I/O commands rung
+    // through the shadow buffer, all successful.
+    let shadow = try notes(.nvmeCommands, "shadow-doorbells")
+    #expect(shadow["completions"] == 19 && shadow["errorCompletions"] == 0)
     #expect(try notes(.versionJSON, "qemu")["negotiated"] == 1)
   }
 }

@@ -22,6 +22,8 @@ final class ControllerHarness {
   let recorders: [RecordingBackend]
   var interrupts: [UInt16] = []
   var now: UInt64 = 1_000
+  /// The controller's fine clock (nanoseconds), for interrupt coalescing.
+  var nanoseconds: UInt64 = 5_000_000
 
   struct Queue {
     var id: UInt16
@@ -64,10 +66,12 @@ final class ControllerHarness {
     self.recorders = recorders
     doorbellPage.initializeMemory(as: UInt8.self, repeating: 0xAB, count: 4096)
     var clockSource: (() -> UInt64)?
+    var fineClockSource: (() -> UInt64)?
     controller = NVMeController(
       settings: settings, namespaces: namespaces, doorbells: doorbellPage, doorbellBytes: 4096,
-      clock: { clockSource?() ?? 0 })
+      clock: { clockSource?() ?? 0 }, fineClock: { fineClockSource?() ?? 0 })
     clockSource = { [unowned self] in self.now }
+    fineClockSource = { [unowned self] in self.nanoseconds }
     controller.memory = memory
     controller.interruptHandler = { [unowned self] in self.interrupts.append($0) }
   }

@@ -46,6 +46,9 @@ extension NVMeController {
     guard let dw0 = features.set(fid, cdw11: sqe.cdw11, data: data, now: clock()) else {
       throw .invalidField
     }
+    if fid == .interruptCoalescing || fid == .interruptVectorConfiguration {
+      interruptCoalescingChanged()
+    }
     if fid == .volatileWriteCache && sqe.cdw11 & 1 == 0 {
       // Turning the cache off makes what it held durable.
       flushAllBackends()

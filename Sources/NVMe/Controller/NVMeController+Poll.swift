@@ -175,23 +175,7 @@ extension NVMeController {
       cq.tail = 0
       cq.phase.toggle()
     }
-    if cq.interruptsEnabled { markVector(cq.vector) }
-  }
-
-  func markVector(_ vector: UInt16) {
-    let index = Int(vector)
-    guard index < vectorPending.count, !vectorPending[index] else { return }
-    vectorPending[index] = true
-    pendingVectors.append(vector)
-  }
-
-  func raisePendingInterrupts() {
-    guard !pendingVectors.isEmpty else { return }
-    for vector in pendingVectors {
-      vectorPending[Int(vector)] = false
-      interruptHandler?(vector)
-    }
-    pendingVectors.removeAll(keepingCapacity: true)
+    if cq.interruptsEnabled { entryPosted(stamped, vector: cq.vector) }
   }
 
   /// `phase`: the Phase Tag the command's completion is (or will be) posted

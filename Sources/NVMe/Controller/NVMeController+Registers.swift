@@ -181,8 +181,7 @@ extension NVMeController {
     events.reset()
     features.reset(now: clock())
     ioQueuesCreated = false
-    pendingVectors.removeAll()
-    for index in vectorPending.indices { vectorPending[index] = false }
+    resetInterrupts()
     doorbells.clearAll()
     csts.ready = false
     csts.fatal = false

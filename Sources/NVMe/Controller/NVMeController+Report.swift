@@ -22,6 +22,7 @@ extension NVMeController {
   public func quiesce() {
     drainBackends()
     flushAllBackends()
+    signalWaitingVectors()
     raisePendingInterrupts()
   }
 }

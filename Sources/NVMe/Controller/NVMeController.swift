@@ -27,8 +27,11 @@ public final class NVMeController {
   /// Where it reports what the host set up that an operator may want to
   /// know (shadow doorbells), at an informational level.
   public var info: ((String) -> Void)?
-  /// Monotonic milliseconds.
+  /// Monotonic milliseconds, coarse (see `monotonicMilliseconds`).
   let clock: () -> UInt64
+  /// CLOCK_MONOTONIC nanoseconds, for interrupt coalescing's 100 us units;
+  /// read only while some vector has entries waiting.
+  let fineClock: () -> UInt64
 
   // Registers, counters and flags the hot path touches are
   // `@exclusivity(unchecked)`: plain values, only ever read or assigned whole,
@@ -80,6 +83,15 @@ public final class NVMeController {
   /// Vectors to raise at the end of this turn (each once).
   var pendingVectors: [UInt16] = []
   var vectorPending: [Bool]
+  /// Interrupt coalescing (see NVMeController+Interrupts): whether any vector
+  /// coalesces, feature 08h in entries and nanoseconds, each vector's state,
+  /// the vectors with entries waiting and the earliest of their deadlines.
+  @exclusivity(unchecked) var coalescing = false
+  @exclusivity(unchecked) var coalescingThreshold = 1
+  @exclusivity(unchecked) var coalescingTime: UInt64 = 0
+  var aggregation: [VectorAggregation]
+  var waitingVectors: [UInt16] = []
+  @exclusivity(unchecked) var timerDeadline: UInt64?
   /// Backends with requests enqueued this turn.
   var backendsToSubmit: [Int] = []
   var backendDirty: [Bool]
@@ -98,13 +110,15 @@ public final class NVMeController {
   public init(
     settings: ControllerSettings, namespaces: [Namespace],
     doorbells: UnsafeMutableRawPointer, doorbellBytes: Int,
-    clock: @escaping () -> UInt64 = NVMeController.monotonicMilliseconds
+    clock: @escaping () -> UInt64 = NVMeController.monotonicMilliseconds,
+    fineClock: @escaping () -> UInt64 = NVMeController.monotonicNanoseconds
   ) {
     self.settings = settings
     self.capabilities = CapabilitiesRegister(maxQueueEntries: settings.maxQueueEntries)
     self.namespaces = namespaces.sorted { $0.id < $1.id }
     self.doorbells = DoorbellPage(base: doorbells, byteCount: doorbellBytes)
     self.clock = clock
+    self.fineClock = fineClock
     let pairs = max(2, min(settings.ioQueues &+ 1, self.doorbells.queuePairs))
     submissionQueues = Array(repeating: nil, count: pairs)
     completionQueues = Array(repeating: nil, count: pairs)
@@ -114,6 +128,7 @@ public final class NVMeController {
         interruptVectors: settings.interruptVectors),
       now: clock())
     vectorPending = Array(repeating: false, count: max(1, settings.interruptVectors))
+    aggregation = Array(repeating: VectorAggregation(), count: vectorPending.count)
     backendDirty = Array(repeating: false, count: namespaces.count)
     startTime = clock()
     self.doorbells.clearAll()
@@ -139,6 +154,14 @@ public final class NVMeController {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
     return UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec) / 1_000_000
+  }
+
+  /// The fine clock, in the reactor's time base (CLOCK_MONOTONIC), so that
+  /// `nextTimerDeadline` can end its sleep.
+  public static func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
   }
 
   /// Highest I/O queue ID the controller can create.

@@ -51,8 +51,6 @@ final class CompletionQueue {
   var backlog: [CompletionQueueEntry] = []
   /// Submission queues feeding this one.
   @exclusivity(unchecked) var submissionQueueCount = 0
-  /// Entries posted since the last interrupt.
-  @exclusivity(unchecked) var unsignalled = 0
   /// The head comes from the host's shadow doorbell buffer, not the page.
   @exclusivity(unchecked) var shadowed = false
 

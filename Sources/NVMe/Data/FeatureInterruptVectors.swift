@@ -1,5 +1,10 @@
 /// Interrupt Vector Configuration (FID 09h): per vector, the Coalescing Disable
 /// (CD) bit. CDW11: IV in 15:0, CD in bit 16; Get echoes the same layout.
+///
+/// Vector 0 is the admin completion queue's, and coalescing is not supported
+/// for that queue: the controller never delays vector 0 (even for an I/O
+/// queue that shares it), so Get reports CD set there whatever was Set, as
+/// QEMU's model does.
 public struct InterruptVectorConfiguration: Sendable, Hashable {
   /// Number of interrupt vectors (MSI-X table size); valid IVs are below it.
   public let vectorCount: Int
@@ -14,7 +19,7 @@ public struct InterruptVectorConfiguration: Sendable, Hashable {
   public func get(cdw11: UInt32) -> UInt32? {
     let vector = UInt16(truncatingIfNeeded: cdw11)
     guard Int(vector) < vectorCount else { return nil }
-    return UInt32(vector) | (coalescingDisabled.contains(vector) ? 1 << 16 : 0)
+    return UInt32(vector) | (isCoalescingDisabled(vector: vector) ? 1 << 16 : 0)
   }
 
   /// Set Features: false means Invalid Field.
@@ -30,6 +35,6 @@ public struct InterruptVectorConfiguration: Sendable, Hashable {
   }
 
   public func isCoalescingDisabled(vector: UInt16) -> Bool {
-    coalescingDisabled.contains(vector)
+    vector == 0 || coalescingDisabled.contains(vector)
   }
 }

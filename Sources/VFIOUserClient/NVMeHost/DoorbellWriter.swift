@@ -3,7 +3,8 @@ import VFIOUser
 
 /// Where the host rings NVMe doorbells: straight into BAR0's sparse-mmapped
 /// doorbell page when the server offers it (a store, no message), else
-/// REGION_WRITE messages.
+/// posted REGION_WRITE messages (No_reply: one sendmsg, no round trip, as
+/// QEMU does when nothing is mmappable).
 final class DoorbellWriter {
   private let client: VFIOUserClient
   private let region: UInt32
@@ -16,7 +17,7 @@ final class DoorbellWriter {
   private var doorbells: UnsafeMutableRawPointer?
   private var mappedBytes = 0
 
-  /// Whether doorbells are stores into shared memory (false: messages).
+  /// Whether doorbells are stores into shared memory (false: posted messages).
   var isMapped: Bool { doorbells != nil }
 
   /// Looks the region up and maps the part holding the doorbells when it can
@@ -67,7 +68,9 @@ final class DoorbellWriter {
         (doorbells + offset).assumingMemoryBound(to: UInt32.self), value.littleEndian)
       return
     }
-    try client.regionWrite32(region, offset: doorbellOffset &+ UInt64(offset), value)
+    // The server handles messages in order: a later request's reply means
+    // this doorbell has been applied.
+    try client.postRegionWrite32(region, offset: doorbellOffset &+ UInt64(offset), value)
   }
 
   func close() {

@@ -91,6 +91,9 @@ public struct IdentifyControllerData: Sendable, Hashable {
     subnqn = page.nulTerminated(768, 256)
   }
 
+  /// OACS bit 8: Doorbell Buffer Config (shadow doorbells, EventIdx).
+  public var supportsDoorbellBufferConfig: Bool { oacs & (1 << 8) != 0 }
+
   /// SGLS bits 1:0 non-zero: NVM commands may use SGLs.
   public var supportsSGL: Bool { sgls & 0x3 != 0 }
 

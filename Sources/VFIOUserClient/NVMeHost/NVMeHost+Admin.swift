@@ -92,7 +92,8 @@ extension NVMeHost {
   /// Creates I/O queue pairs 1...count (each a CQ on vector n, then its SQ)
   /// with `entries` each, capped by CAP.MQES. Sets the number of queues
   /// first, unless it was set since the controller was enabled (it may be
-  /// set only once: queues deleted and created again keep that number).
+  /// set only once: queues deleted and created again keep that number), and
+  /// Doorbell Buffer Config once per enable when it is offered and wanted.
   @discardableResult
   public func createIOQueues(count: Int, entries: Int) throws(NVMeHostError) -> [NVMeQueue] {
     guard ioQueues.isEmpty else { throw .invalidArgument("I/O queues already exist") }
@@ -106,14 +107,17 @@ extension NVMeHost {
       throw .unsupported("\(count) I/O queues (the controller allocated \(allocated))")
     }
     let size = max(2, min(entries, capabilities.maxQueueEntries))
+    try configureShadowDoorbells()
+    let shadow = shadowDoorbellsActive ? shadowPages : nil
     let interrupts = configuration.completionMode == .interrupt
     for qid in 1...count {
       let id = UInt16(qid)
       let memory = try memoryForQueue(id, entries: size)
+      shadow?.clear(queue: id)
       let vector = vectors.map { qid < $0.fds.count ? qid : 0 } ?? 0
       let queue = try NVMeQueue(
         id: id, memory: memory, vector: vector, completionMode: configuration.completionMode,
-        doorbells: doorbells, vectors: vectors, client: client,
+        doorbells: doorbells, shadowPages: shadow, vectors: vectors, client: client,
         servesMessages: configuration.sharing == .messages,
         sglSupported: controllerData?.supportsSGL ?? false)
       let dword10 = UInt32(size - 1) << 16 | UInt32(qid)

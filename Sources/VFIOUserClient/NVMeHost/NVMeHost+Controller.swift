@@ -22,6 +22,7 @@ extension NVMeHost {
     }
     try waitReady(false)
     allocatedQueues = nil
+    shadowDoorbellsActive = false
     let entries = adminMemory.entries
     let queue = try NVMeQueue(
       id: 0, memory: adminMemory, vector: 0, completionMode: configuration.completionMode,
@@ -47,6 +48,8 @@ extension NVMeHost {
     try write32(RegisterOffset.cc, cc & ~1)
     try waitReady(false)
     allocatedQueues = nil
+    // A reset forgets Doorbell Buffer Config; the next queues ask again.
+    shadowDoorbellsActive = false
     abandonQueues(handler)
   }
 

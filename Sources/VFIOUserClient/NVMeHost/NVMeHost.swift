@@ -1,3 +1,4 @@
+import CShims
 import NVMe
 import VFIOUser
 
@@ -6,8 +7,10 @@ import VFIOUser
 ///
 /// It owns one window of guest RAM (queues, PRP list pages, scratch and the
 /// caller's data buffers), rings doorbells through BAR0's mmapped doorbell
-/// page, and wires one MSI-X eventfd per queue. Single-threaded: one thread
-/// drives the host and its queues.
+/// page when offered (else posted REGION_WRITEs), uses shadow doorbells with
+/// EventIdx for the I/O queues when the controller offers them, and wires
+/// one MSI-X eventfd per queue. Single-threaded: one thread drives the host
+/// and its queues.
 ///
 /// Typical use: `NVMeHost.connect(path:)` (negotiate, enable, identify), then
 /// `createIOQueues(count:entries:)`, `allocate` buffers and `submit`/`reap` on
@@ -24,6 +27,9 @@ public final class NVMeHost {
     /// Ring doorbells through the mmapped page when offered (false: always
     /// REGION_WRITE).
     public var mapDoorbells: Bool = true
+    /// Use shadow doorbells with EventIdx (Doorbell Buffer Config) for the
+    /// I/O queues when the controller offers them (OACS bit 8).
+    public var shadowDoorbells: Bool = true
     /// Bound for one synchronous command.
     public var commandTimeoutMilliseconds: Int = 10_000
     /// A name for the memfd (shows in /proc/PID/fd and maps).
@@ -46,6 +52,9 @@ public final class NVMeHost {
   /// What Set Features (Number of Queues) allocated since the controller
   /// was last enabled.
   public internal(set) var allocatedQueues: (submission: Int, completion: Int)?
+  /// Whether the controller accepted Doorbell Buffer Config since it was
+  /// last enabled: the I/O queues created since then use shadow doorbells.
+  public internal(set) var shadowDoorbellsActive = false
 
   let doorbells: DoorbellWriter
   /// One page for Identify and other small admin transfers.
@@ -53,6 +62,9 @@ public final class NVMeHost {
   let adminMemory: QueueMemory
   /// Queue memory by queue ID, reused when a queue is recreated.
   var queueMemory: [UInt16: QueueMemory] = [:]
+  /// The shadow doorbell and EventIdx pages, taken the first time they are
+  /// offered and wanted, reused after every reset.
+  var shadowPages: ShadowDoorbellPages?
 
   /// BAR0 and the PCI configuration space (VFIO region indexes).
   static let bar0: UInt32 = 0
@@ -124,7 +136,14 @@ public final class NVMeHost {
   /// Writes `value` to doorbell `slot` (SQ y tail: 2y, CQ y head: 2y + 1)
   /// the way the queues ring theirs, but without their bookkeeping: for
   /// tests of what a controller does with values a correct host never writes.
+  /// With shadow doorbells active an I/O queue's value goes into the shadow
+  /// too (that is where the controller reads it), and the real doorbell is
+  /// rung whatever EventIdx says.
   public func writeDoorbell(slot: Int, value: UInt32) throws(NVMeHostError) {
+    if shadowDoorbellsActive, slot >= 2, let pointers = shadowPages?.pointers(slot: slot) {
+      cshim_store_release_u32(pointers.shadow, value.littleEndian)
+      cshim_fence_seq_cst()
+    }
     do {
       try doorbells.ring(slot: slot, value: value)
     } catch {

@@ -51,6 +51,15 @@ public final class NVMeQueue {
   public private(set) var completed: UInt64 = 0
   public private(set) var interruptWakeups: UInt64 = 0
 
+  /// Real doorbell writes (MMIO stores or posted messages) for the SQ tail
+  /// and the CQ head so far: one per publication without shadow doorbells,
+  /// only those the controller's EventIdx asked for with them.
+  public var submissionDoorbellRings: UInt64 { sqDoorbell.rings }
+  public var completionDoorbellRings: UInt64 { cqDoorbell.rings }
+  public var doorbellRings: UInt64 { sqDoorbell.rings &+ cqDoorbell.rings }
+  /// Whether this queue's doorbells go through the shadow doorbell page.
+  public var usesShadowDoorbells: Bool { sqDoorbell.usesShadow }
+
   let memory: QueueMemory
   private let doorbells: DoorbellWriter
   private let vectors: InterruptVectors?
@@ -64,6 +73,8 @@ public final class NVMeQueue {
 
   private var sqTail = 0
   private var sqTailRung = 0
+  private var sqDoorbell: QueueDoorbell
+  private var cqDoorbell: QueueDoorbell
   private var cqHead = 0
   private var phase: UInt32 = 1
   /// Free command slots (a stack) and, per slot, whether it is outstanding
@@ -74,8 +85,8 @@ public final class NVMeQueue {
 
   init(
     id: UInt16, memory: QueueMemory, vector: Int, completionMode: CompletionMode,
-    doorbells: DoorbellWriter, vectors: InterruptVectors?, client: VFIOUserClient,
-    servesMessages: Bool, sglSupported: Bool
+    doorbells: DoorbellWriter, shadowPages: ShadowDoorbellPages? = nil,
+    vectors: InterruptVectors?, client: VFIOUserClient, servesMessages: Bool, sglSupported: Bool
   ) throws(NVMeHostError) {
     guard memory.entries >= 2, memory.entries <= 65536,
       let submissionBase = memory.submissions.bytes.baseAddress,
@@ -87,6 +98,10 @@ public final class NVMeQueue {
     self.vector = vector
     self.completionMode = completionMode
     self.doorbells = doorbells
+    // The admin queue always rings the real doorbell.
+    let pages = id == 0 ? nil : shadowPages
+    sqDoorbell = QueueDoorbell(slot: Int(id) &* 2, pages: pages)
+    cqDoorbell = QueueDoorbell(slot: Int(id) &* 2 &+ 1, pages: pages)
     self.vectors = vectors
     self.client = client
     self.servesMessages = servesMessages
@@ -162,12 +177,16 @@ public final class NVMeQueue {
     if ring { try ringDoorbell() }
   }
 
-  /// Publishes the submission queue tail, if it moved.
+  /// Publishes the submission queue tail, if it moved: rings the doorbell,
+  /// or, with shadow doorbells, writes the shadow and rings only when the
+  /// controller's EventIdx asks for it.
   public func ringDoorbell() throws(NVMeHostError) {
     guard sqTail != sqTailRung else { return }
     sqTailRung = sqTail
     do {
-      try doorbells.ring(slot: Int(id) &* 2, value: UInt32(sqTail))
+      if sqDoorbell.publish(UInt32(sqTail)) {
+        try doorbells.ring(slot: sqDoorbell.slot, value: UInt32(sqTail))
+      }
     } catch {
       throw .transport(error)
     }
@@ -269,7 +288,9 @@ public final class NVMeQueue {
     }
     if count > 0 && ringHead {
       do {
-        try doorbells.ring(slot: Int(id) &* 2 &+ 1, value: UInt32(cqHead))
+        if cqDoorbell.publish(UInt32(cqHead)) {
+          try doorbells.ring(slot: cqDoorbell.slot, value: UInt32(cqHead))
+        }
       } catch {
         throw .transport(error)
       }

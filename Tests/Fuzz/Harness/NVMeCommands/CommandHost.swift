@@ -29,6 +29,10 @@ final class CommandHost {
   private var asq: UInt64 = 0
   private var acq: UInt64 = 0
   private var enabled = false
+  /// The Doorbell Buffer Config the controller accepted: I/O queue doorbells
+  /// then go to the shadow buffer, and to the page when EventIdx asks (as
+  /// Linux's driver does).
+  private(set) var shadowBuffers: (doorbells: UInt64, eventIndexes: UInt64)?
   private var nextCID: UInt16 = 1
   private(set) var completions = 0
   private(set) var errorCompletions = 0
@@ -111,6 +115,7 @@ final class CommandHost {
     submissionRings.removeAll()
     completionRings.removeAll()
     pendingAdmin.removeAll()
+    shadowBuffers = nil
   }
 
   private func zero(_ address: UInt64, _ count: Int) {
@@ -121,7 +126,26 @@ final class CommandHost {
 
   func ringDoorbell(_ slot: Int, _ value: UInt32) {
     guard slot >= 0, slot < 1024 else { return }
+    if slot >= 2, let shadow = shadowBuffers, shadowRingSkipsThePage(slot, value, shadow) {
+      return
+    }
     doorbells.storeBytes(of: value.littleEndian, toByteOffset: slot * 4, as: UInt32.self)
+  }
+
+  /// Writes `value` into the shadow slot; true when EventIdx says the real
+  /// doorbell need not be rung. Memory that is gone rings the page.
+  private func shadowRingSkipsThePage(
+    _ slot: Int, _ value: UInt32, _ shadow: (doorbells: UInt64, eventIndexes: UInt64)
+  ) -> Bool {
+    let offset = UInt64(slot &* 4)
+    guard let old = memory.peek(shadow.doorbells &+ offset, 4),
+      memory.poke(
+        shadow.doorbells &+ offset, withUnsafeBytes(of: value.littleEndian) { Array($0) }),
+      let event = memory.peek(shadow.eventIndexes &+ offset, 4)
+    else { return false }
+    func u16(_ bytes: [UInt8]) -> UInt16 { UInt16(bytes[0]) | UInt16(bytes[1]) << 8 }
+    return !EventIndex.needsEvent(
+      eventIndex: u16(event), new: UInt16(truncatingIfNeeded: value), old: u16(old))
   }
 
   /// Places `sqe` at the tail of SQ `qid` and, unless `ring` is false, rings
@@ -149,7 +173,8 @@ final class CommandHost {
       let entries = Int(sqe.cdw10 >> 16) + 1
       zero(sqe.prp1, min(entries, 4096) * CompletionQueueEntry.size)
       pendingAdmin[sqe.commandIdentifier] = sqe
-    case .createIOSubmissionQueue?, .deleteIOSubmissionQueue?, .deleteIOCompletionQueue?:
+    case .createIOSubmissionQueue?, .deleteIOSubmissionQueue?, .deleteIOCompletionQueue?,
+      .doorbellBufferConfig?:
       pendingAdmin[sqe.commandIdentifier] = sqe
     default: break
     }
@@ -197,6 +222,8 @@ final class CommandHost {
       submissionRings[qid] = nil
     case .deleteIOCompletionQueue?:
       completionRings[qid] = nil
+    case .doorbellBufferConfig?:
+      shadowBuffers = (sqe.prp1, sqe.prp2)
     default: break
     }
   }

@@ -60,7 +60,7 @@ final class CommandRig {
     let clock = self.clock
     controller = NVMeController(
       settings: settings, namespaces: namespaces, doorbells: doorbells, doorbellBytes: 4096,
-      clock: { clock.now })
+      clock: { clock.now }, fineClock: { clock.now &* 1_000_000 })
     host = CommandHost(controller: controller, memory: memory, doorbells: doorbells)
     memory.allowsTranslation = !config.bounce
     controller.memory = memory
@@ -228,7 +228,8 @@ final class CommandRig {
   /// One reactor turn, then the host pops what completed. CSTS must agree
   /// with CC after every turn: RDY only while enabled.
   func turn(_ report: inout FuzzReport) {
-    controller.poll()
+    // An idle turn arms EventIdx, as the reactor does before it sleeps.
+    if controller.poll() == 0 { _ = controller.armDoorbellEvents() }
     if autoConsume { host.consume() }
     let cc = host.readRegister(RegisterOffset.cc)
     let csts = host.readRegister(RegisterOffset.csts)

@@ -45,8 +45,35 @@ enum CommandSeeds {
       ("io-sgl", ioSGL()), ("io-misc", ioMisc()), ("queues-events", queuesEvents()),
       ("raw-registers", rawRegisters()), ("bounce-hold-reset", bounceHoldReset()),
       ("format", format()), ("failures", failures()), ("reentry", reentry()),
-      ("reentry-bounce", reentryBounce()),
+      ("reentry-bounce", reentryBounce()), ("shadow-doorbells", shadowDoorbells()),
     ]
+  }
+
+  /// Doorbell Buffer Config, then I/O whose doorbells go to the shadow
+  /// buffer (the host rings the page only when EventIdx asks), idle turns
+  /// that arm EventIdx, a bad shadow value, and a second configuration.
+  static func shadowDoorbells() -> [UInt8] {
+    let shadow: UInt64 = 0x32000
+    let events: UInt64 = 0x33000
+    var input = CommandInput(standard)
+    input.sqe(dbbuf(shadow, events))
+    input.poke(offset: UInt32(data), [UInt8](repeating: 0x3C, count: 4096))
+    for round in 0..<6 {
+      input.sqe(io(.write, slba: UInt64(round * 8), blocks: 8), queue: 1)
+      input.sqe(io(.read, slba: UInt64(round * 8), blocks: 8), queue: 2)
+      input.turns(3)
+    }
+    input.poke(offset: UInt32(shadow) + 8, le(UInt32(0xFFFF)))
+    input.turns(2)
+    input.sqe(dbbuf(events, shadow))
+    input.sqe(io(.flush), queue: 1)
+    return input.bytes
+  }
+
+  static func dbbuf(_ shadow: UInt64, _ events: UInt64) -> SubmissionQueueEntry {
+    SubmissionQueueEntry(
+      opcode: AdminOpcode.doorbellBufferConfig.rawValue, commandIdentifier: 0, prp1: shadow,
+      prp2: events)
   }
 
   static func identifyLogsFeatures() -> [UInt8] {

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""The doorbell half of Tests/Benchmarks/run.sh: how fast an idle server
+answers, what an idle server costs, and what trapped doorbells cost a busy
+one. Python standard library only; helpers shared with bench.py.
+
+Rows, each REPEATS times (median quoted), server and client pinned to
+separate CPUs, all on mem:SIZE (prefilled, so reads touch real memory):
+  sparse  4k randread QD1 after 2, 20 and 200 ms of think time, default
+          (--poll adaptive --doorbells trapped, client with shadow doorbells)
+          against --poll busy --doorbells mapped: p50 and p99
+  qd32    4k randread QD32: mapped (--poll busy) against trapped with shadow
+          doorbells and EventIdx (the default server) and trapped without
+  idle    an attached idle client, --poll adaptive, for each doorbell mode:
+          server CPU
+Writes OUT/benchmark-wake-YYYY-MM-DD.json (and -latest) and prints a table.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from bench import (Server, bench_perf, idle_run, loadavg, log, machine_info, median,
+                   parse_size, prefill, print_checks, top_processes, wait_quiet)
+
+THINK_MS = [2, 20, 200]
+QD1 = {"name": "4k randread QD1", "rw": "randread", "bs": "4k", "iodepth": 1}
+QD32 = {"name": "4k randread QD32", "rw": "randread", "bs": "4k", "iodepth": 32}
+
+# Server setups: name -> (poll, doorbells, extra bench flags, what it is).
+SETUPS = {
+    "default": ("adaptive", "trapped", ["--dbbuf", "on"],
+                "--poll adaptive --doorbells trapped, client with shadow doorbells"),
+    "busy": ("busy", "mapped", ["--dbbuf", "off"], "--poll busy --doorbells mapped"),
+    "trapped-no-dbbuf": ("adaptive", "trapped", ["--dbbuf", "off"],
+                         "--poll adaptive --doorbells trapped, client without shadow doorbells"),
+}
+
+ROWS = ([{"row": f"4k randread QD1 after {ms} ms", "workload": QD1, "think_ms": ms,
+          "setups": ["default", "busy"]} for ms in THINK_MS]
+        + [{"row": "4k randread QD32", "workload": QD32, "think_ms": 0,
+            "setups": ["busy", "default", "trapped-no-dbbuf"]}])
+
+
+def sparse_runtime(args, think_ms):
+    """Long enough for about 100 sparse I/Os (p99 then means something)."""
+    return max(args.runtime, round(think_ms * 100 / 1000))
+
+
+def run_row(args, workdir, row, setup, results, failures):
+    poll, doorbells, extra, _ = SETUPS[setup]
+    server = Server(args, f"mem:{args.size}", poll, workdir, f"{setup}-{row['think_ms']}",
+                    doorbells)
+    try:
+        prefill(args, server)
+        flags = list(extra)
+        runtime = args.runtime
+        if row["think_ms"]:
+            flags += ["--thinktime", str(row["think_ms"] * 1000), "--thinktime_blocks", "1"]
+            runtime = sparse_runtime(args, row["think_ms"])
+        if args.wait_quiet > 0:
+            wait_quiet(args.wait_quiet)
+        result = bench_perf(args, server, row["workload"], flags, runtime)
+        result["load_average"] = loadavg()
+        results.append(result)
+        log(f"   {row['row']:<30} {setup:<17} p50 {result['lat_p50_us']:.1f} us, p99 "
+            f"{result['lat_p99_us']:.1f} us, {result['iops']:,.0f} IOPS, rings/io "
+            f"{result.get('doorbell_rings_per_io')}, others {result['other_cpu_cores']:.2f} cores")
+    except (RuntimeError, ValueError, KeyError, OSError) as error:
+        failures.append(f"{row['row']} {setup}: {error}")
+        log(f"   {row['row']} {setup}: FAILED {error}")
+    finally:
+        server.stop()
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}f}"
+
+
+def table(results, idle):
+    lines = [f"{'row':<30} {'setup':<17} {'IOPS':>10} {'p50 us':>8} {'p99 us':>8} "
+             f"{'rings/IO':>8} {'srv CPU %':>9}"]
+    for row in ROWS:
+        for setup in row["setups"]:
+            m = results[row["row"]][setup]["median"]
+            lines.append(f"{row['row']:<30} {setup:<17} {fmt(m['iops']):>10} "
+                         f"{fmt(m['lat_p50_us']):>8} {fmt(m['lat_p99_us']):>8} "
+                         f"{fmt(m['doorbell_rings_per_io'], 3):>8} "
+                         f"{fmt(m['server_cpu_percent']):>9}")
+    for mode, entry in idle.items():
+        lines.append(f"{'idle attached client':<30} {mode:<17} {'':>10} {'':>8} {'':>8} {'':>8} "
+                     f"{fmt(entry['server_cpu_percent_median'], 2):>9}")
+    return "\n".join(lines)
+
+
+def targets(results, idle):
+    checks = []
+
+    def m(row, setup, key):
+        return results[row][setup]["median"][key]
+    for ms in THINK_MS:
+        row = f"4k randread QD1 after {ms} ms"
+        for key in ["lat_p50_us", "lat_p99_us"]:
+            default, busy = m(row, "default", key), m(row, "busy", key)
+            ratio = default / busy if default and busy else None
+            checks.append({"target": f"{row}: default {key[4:7]} <= 1.5x --poll busy",
+                           "measured": ratio, "met": None if ratio is None else ratio <= 1.5})
+    mapped, trapped = m("4k randread QD32", "busy", "iops"), m("4k randread QD32", "default",
+                                                              "iops")
+    ratio = trapped / mapped if trapped and mapped else None
+    checks.append({"target": "4k randread QD32: trapped+EventIdx >= 0.9x mapped",
+                   "measured": ratio, "met": None if ratio is None else ratio >= 0.9})
+    trapped_idle = idle.get("trapped", {}).get("server_cpu_percent_median")
+    checks.append({"target": "idle, trapped (every queue armed): server CPU <= 0.1% of a core",
+                   "measured": trapped_idle,
+                   "met": None if trapped_idle is None else trapped_idle <= 0.1})
+    mapped_idle = idle.get("mapped", {}).get("server_cpu_percent_median")
+    checks.append({"target": "idle, mapped: server CPU <= 0.5% of a core",
+                   "measured": mapped_idle,
+                   "met": None if mapped_idle is None else mapped_idle <= 0.5})
+    return checks
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--size", default="1G")
+    parser.add_argument("--file", required=True, help="the idle rows' backing file")
+    parser.add_argument("--runtime", type=float, default=10)
+    parser.add_argument("--ramp", type=float, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--client-cpu", type=int, default=1)
+    parser.add_argument("--wait-quiet", type=float, default=60)
+    parser.add_argument("--command", default="Tests/Benchmarks/run.sh")
+    args = parser.parse_args()
+    args.size_bytes = parse_size(args.size)
+    args.runtime = int(args.runtime) if args.runtime == int(args.runtime) else args.runtime
+    args.ramp = int(args.ramp) if args.ramp == int(args.ramp) else args.ramp
+
+    started = time.time()
+    machine = machine_info()
+    machine["load_average_start"] = loadavg()
+    machine["busy_processes_start"] = top_processes()
+    runs = {row["row"]: {setup: [] for setup in row["setups"]} for row in ROWS}
+    idle_runs = {"trapped": [], "mapped": []}
+    failures = []
+    workdir = tempfile.mkdtemp(prefix="nvme-vfu-wake.")
+    try:
+        for repeat in range(args.repeats):
+            log(f"== wake rows, repeat {repeat + 1} of {args.repeats}")
+            for row in ROWS:
+                for setup in row["setups"]:
+                    run_row(args, workdir, row, setup, runs[row["row"]][setup], failures)
+            for mode in idle_runs:
+                if args.wait_quiet > 0:
+                    wait_quiet(args.wait_quiet)
+                try:
+                    r = idle_run(args, workdir, mode)
+                    idle_runs[mode].append(r)
+                    log(f"   idle {mode}: server {r['server_cpu_percent']}% of a core")
+                except (RuntimeError, ValueError, OSError) as error:
+                    failures.append(f"idle {mode} {repeat + 1}: {error}")
+                    log(f"   idle {mode}: FAILED {error}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    keys = ["iops", "lat_p50_us", "lat_p99_us", "doorbell_rings_per_io", "server_cpu_percent",
+            "server_cpu_s_per_mio", "other_cpu_cores"]
+    results = {name: {setup: {"median": {k: median([r.get(k) for r in entries]) for k in keys},
+                              "runs": entries}
+                      for setup, entries in setups.items()}
+               for name, setups in runs.items()}
+    idle = {mode: {"runs": entries,
+                   "server_cpu_percent_median": median([r["server_cpu_percent"]
+                                                        for r in entries])}
+            for mode, entries in idle_runs.items()}
+    text = table(results, idle)
+    checks = targets(results, idle)
+    machine["load_average_end"] = loadavg()
+    machine["busy_processes_end"] = top_processes()
+    day = time.strftime("%Y-%m-%d", time.localtime(started))
+    document = {
+        "date": day, "duration_s": round(time.time() - started, 1), "command": args.command,
+        "settings": {"runtime_s": args.runtime, "ramp_s": args.ramp, "repeats": args.repeats,
+                     "backing": f"mem:{args.size} (prefilled)",
+                     "sparse_runtime_s": {ms: sparse_runtime(args, ms) for ms in THINK_MS},
+                     "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
+                     "idle_seconds": args.idle_seconds},
+        "setups": {name: setup[3] for name, setup in SETUPS.items()},
+        "machine": machine, "results": results, "idle": idle, "targets": checks,
+        "failures": failures, "table": text,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"benchmark-wake-{day}.json")
+    with open(path, "w") as f:
+        json.dump(document, f, indent=1)
+        f.write("\n")
+    shutil.copyfile(path, os.path.join(args.out, "benchmark-wake-latest.json"))
+    print(text)
+    print()
+    print_checks(checks, failures)
+    print(f"\nwrote {path} (and benchmark-wake-latest.json)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
