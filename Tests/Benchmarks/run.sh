@@ -18,7 +18,9 @@
 # time, the default server (--poll adaptive --doorbells trapped, client with
 # shadow doorbells) against --poll busy --doorbells mapped, p50 and p99;
 # 4k randread QD32 mapped against trapped with and without shadow doorbells;
-# and the server's CPU with an idle client attached, for each doorbell mode.
+# the server's CPU with an idle client attached, for each doorbell mode; and the
+# floor under any sleeping server here: wake_probe.c, a thread in ppoll woken by
+# a socket write from the other CPU after the same quiet spells (gcc builds it).
 #
 # Writes Images/benchmark-YYYY-MM-DD.{json,png} and
 # Images/benchmark-wake-YYYY-MM-DD.json, copies them to Images/benchmark-latest.*

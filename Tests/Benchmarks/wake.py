@@ -12,6 +12,9 @@ separate CPUs, all on mem:SIZE (prefilled, so reads touch real memory):
           doorbells and EventIdx (the default server) and trapped without
   idle    an attached idle client, --poll adaptive, for each doorbell mode:
           server CPU
+  floor   wake_probe.c (built with gcc): a thread asleep in ppoll with no
+          timeout, as the reactor is, woken by a socket write from the other
+          CPU after the same quiet spells: what any sleeping server pays here
 Writes OUT/benchmark-wake-YYYY-MM-DD.json (and -latest) and prints a table.
 """
 
@@ -19,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,16 +80,41 @@ def run_row(args, workdir, row, setup, results, failures):
         server.stop()
 
 
+def build_probe(workdir):
+    """Compiles wake_probe.c next to this script; the binary, or None."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wake_probe.c")
+    binary = os.path.join(workdir, "wake_probe")
+    built = subprocess.run(["gcc", "-O2", "-pthread", "-o", binary, source],
+                           capture_output=True, text=True)
+    return binary if built.returncode == 0 else None
+
+
+def wake_floor(args, probe, think_ms):
+    """p50 and p99 (us) of a ppoll wake-up after think_ms of quiet."""
+    count = max(20, min(500, int(10_000 / think_ms)))
+    out = subprocess.run([probe, str(args.server_cpu), str(args.client_cpu),
+                          str(think_ms * 1000), str(count)],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"wake_probe exit {out.returncode}: {out.stderr.strip()}")
+    p50, p99 = (float(v) for v in out.stdout.split())
+    return {"count": count, "lat_p50_us": p50, "lat_p99_us": p99}
+
+
 def fmt(value, digits=1):
     if value is None:
         return "-"
     return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}f}"
 
 
-def table(results, idle):
+def table(results, idle, floor):
     lines = [f"{'row':<30} {'setup':<17} {'IOPS':>10} {'p50 us':>8} {'p99 us':>8} "
              f"{'rings/IO':>8} {'srv CPU %':>9}"]
     for row in ROWS:
+        if row["think_ms"] in floor:
+            f = floor[row["think_ms"]]
+            lines.append(f"{row['row']:<30} {'floor (probe)':<17} {'':>10} "
+                         f"{fmt(f['lat_p50_us']):>8} {fmt(f['lat_p99_us']):>8}")
         for setup in row["setups"]:
             m = results[row["row"]][setup]["median"]
             lines.append(f"{row['row']:<30} {setup:<17} {fmt(m['iops']):>10} "
@@ -151,11 +180,25 @@ def main():
     machine["busy_processes_start"] = top_processes()
     runs = {row["row"]: {setup: [] for setup in row["setups"]} for row in ROWS}
     idle_runs = {"trapped": [], "mapped": []}
+    floor_runs = {ms: [] for ms in THINK_MS}
     failures = []
     workdir = tempfile.mkdtemp(prefix="nvme-vfu-wake.")
     try:
+        probe = build_probe(workdir)
+        if probe is None:
+            failures.append("wake_probe.c did not build (gcc): no floor rows")
         for repeat in range(args.repeats):
             log(f"== wake rows, repeat {repeat + 1} of {args.repeats}")
+            for ms in THINK_MS if probe else []:
+                if args.wait_quiet > 0:
+                    wait_quiet(args.wait_quiet)
+                try:
+                    r = wake_floor(args, probe, ms)
+                    floor_runs[ms].append(r)
+                    log(f"   floor after {ms} ms: p50 {r['lat_p50_us']} us, p99 "
+                        f"{r['lat_p99_us']} us")
+                except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as error:
+                    failures.append(f"floor {ms} ms {repeat + 1}: {error}")
             for row in ROWS:
                 for setup in row["setups"]:
                     run_row(args, workdir, row, setup, runs[row["row"]][setup], failures)
@@ -182,7 +225,11 @@ def main():
                    "server_cpu_percent_median": median([r["server_cpu_percent"]
                                                         for r in entries])}
             for mode, entries in idle_runs.items()}
-    text = table(results, idle)
+    floor = {ms: {"runs": entries,
+                  "lat_p50_us": median([r["lat_p50_us"] for r in entries]),
+                  "lat_p99_us": median([r["lat_p99_us"] for r in entries])}
+             for ms, entries in floor_runs.items() if entries}
+    text = table(results, idle, floor)
     checks = targets(results, idle)
     machine["load_average_end"] = loadavg()
     machine["busy_processes_end"] = top_processes()
@@ -195,7 +242,8 @@ def main():
                      "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
                      "idle_seconds": args.idle_seconds},
         "setups": {name: setup[3] for name, setup in SETUPS.items()},
-        "machine": machine, "results": results, "idle": idle, "targets": checks,
+        "machine": machine, "results": results, "idle": idle, "wake_floor": floor,
+        "targets": checks,
         "failures": failures, "table": text,
     }
     os.makedirs(args.out, exist_ok=True)
