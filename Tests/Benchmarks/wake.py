@@ -144,14 +144,14 @@ def targets(results, idle):
     ratio = trapped / mapped if trapped and mapped else None
     checks.append({"target": "4k randread QD32: trapped+EventIdx >= 0.9x mapped",
                    "measured": ratio, "met": None if ratio is None else ratio >= 0.9})
+    # The idle client sets up shadow doorbells, so in the default (trapped)
+    # server every queue it has is armed when the reactor sleeps.
     trapped_idle = idle.get("trapped", {}).get("server_cpu_percent_median")
-    checks.append({"target": "idle, trapped (every queue armed): server CPU <= 0.1% of a core",
-                   "measured": trapped_idle,
-                   "met": None if trapped_idle is None else trapped_idle <= 0.1})
-    mapped_idle = idle.get("mapped", {}).get("server_cpu_percent_median")
-    checks.append({"target": "idle, mapped: server CPU <= 0.5% of a core",
-                   "measured": mapped_idle,
-                   "met": None if mapped_idle is None else mapped_idle <= 0.5})
+    for bound in [0.5, 0.1]:
+        checks.append({"target": f"idle, default server (trapped, every queue armed): "
+                                 f"server CPU <= {bound}% of a core",
+                       "measured": trapped_idle,
+                       "met": None if trapped_idle is None else trapped_idle <= bound})
     return checks
 
 
