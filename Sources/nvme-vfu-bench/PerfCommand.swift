@@ -68,6 +68,10 @@ struct PerfCommand: ParsableCommand {
   @Option(help: "I/O queue pairs.")
   var queues: Int = 1
 
+  @Option(
+    help: "Entries per I/O queue (default --iodepth + 1; Linux's nvme driver uses 1024).")
+  var entries: Int?
+
   @Option(help: "Measured seconds.")
   var runtime: Double = 10
 
@@ -131,6 +135,9 @@ struct PerfCommand: ParsableCommand {
     _ = blockSize
     guard (1...65535).contains(iodepth) else { throw ValidationError("--iodepth must be 1-65535") }
     guard (1...511).contains(queues) else { throw ValidationError("--queues must be 1-511") }
+    if let entries, !(2...65536).contains(entries) || entries <= iodepth {
+      throw ValidationError("--entries must be 2-65536 and more than --iodepth")
+    }
     guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0-100") }
     guard runtime > 0, runtime <= 86400, ramp >= 0, ramp <= 86400 else {
       throw ValidationError("--runtime must be > 0 and --ramp >= 0 (seconds)")
@@ -157,6 +164,7 @@ struct PerfCommand: ParsableCommand {
       dbbuf: dbbuf.map { $0 == .on }, thinktimeMicroseconds: thinktime,
       thinktimeBlocks: thinktimeBlocks, rateIOPS: rateIOPS)
     plan.irqCoalescing = irqCoalescing
+    plan.entries = entries
     let result: PerfResult
     do {
       let runner = try PerfRunner(plan: plan)

@@ -25,6 +25,8 @@ struct PerfPlan: Sendable {
   /// The server's PID: its CPU time is sampled at the start and end of the
   /// measured window (/proc/PID/stat).
   var serverPID: Int32? = nil
+  /// Entries per I/O queue; nil: iodepth + 1, the least that holds them.
+  var entries: Int? = nil
 
   // Doorbells and sparse loads (wake-on-doorbell): kept together.
   /// Shadow doorbells: nil uses them when the controller offers them.
@@ -115,7 +117,7 @@ final class PerfRunner {
 
   init(plan: PerfPlan) throws {
     self.plan = plan
-    let entries = plan.iodepth + 1
+    let entries = plan.entries ?? plan.iodepth + 1
     let pages = { (bytes: Int) in (bytes + 4095) / 4096 }
     let perQueue = pages(entries * 64) + pages(entries * 16) + (entries - 1)
     let buffersBytes = plan.queues * plan.iodepth * pages(plan.blockSize) * 4096
