@@ -1,3 +1,4 @@
+import NVMe
 import VFIOUser
 
 /// NVMe Doorbell Buffer Config (admin 7Ch, Identify Controller OACS bit 8):
@@ -9,7 +10,8 @@ import VFIOUser
 public enum ShadowDoorbell {
   /// Whether moving a doorbell from `old` to `new` passes `eventIndex`,
   /// that is, whether `eventIndex` lies in [old, new): then the controller
-  /// wants the real doorbell rung.
+  /// wants the real doorbell rung. The rule is NVMe's `EventIndex.needsEvent`
+  /// (one rule for both sides: the controller's tests model the host with it).
   ///
   /// Wrapping 16-bit arithmetic (as Linux's `nvme_dbbuf_need_event` and
   /// virtio's `vring_need_event`). It is also exact across the end of a
@@ -18,7 +20,7 @@ public enum ShadowDoorbell {
   /// the window in 0 ..< N.
   @inline(__always)
   public static func needsRing(new: UInt16, old: UInt16, eventIndex: UInt16) -> Bool {
-    new &- eventIndex &- 1 < new &- old
+    EventIndex.needsEvent(eventIndex: eventIndex, new: new, old: old)
   }
 }
 
