@@ -98,14 +98,14 @@ public final class Reactor {
       if device.doorbellMode == .trapped && inFlightCanWake() {
         guard device.controller.armDoorbellEvents() else { continue }  // a tail moved: work
         timeout = -1
-        statistics.untimedSleeps &+= 1
       } else {
         timeout = sleepMicroseconds
       }
       statistics.busyNanoseconds &+= now &- turnStart
-      let socketReadable = waitForEvents(
-        timeoutMicroseconds: Self.timeout(
-          timeout, until: device.controller.nextTimerDeadline, now: now))
+      // A controller timer (interrupt coalescing) may still bound the sleep.
+      let bounded = Self.timeout(timeout, until: device.controller.nextTimerDeadline, now: now)
+      if bounded < 0 { statistics.untimedSleeps &+= 1 }
+      let socketReadable = waitForEvents(timeoutMicroseconds: bounded)
       turnStart = Self.now()
       let cap =
         turnStart &- lastWork >= policy.deepIdleNanoseconds
