@@ -13,6 +13,7 @@ let package = Package(
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
     .library(name: "NVMe", targets: ["NVMe"]),
+    .library(name: "BackendContract", targets: ["BackendContract"]),
     .library(name: "BlockIO", targets: ["BlockIO"]),
     .library(name: "NVMeVFU", targets: ["NVMeVFU"]),
   ],
@@ -26,15 +27,20 @@ let package = Package(
     .target(name: "CShims"),
     .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
-    .target(name: "NVMe", dependencies: ["BlockIO", "CShims"], swiftSettings: strict),
+    // What a namespace's store must do, apart from how any store does it.
+    .target(name: "BackendContract", swiftSettings: strict),
+    .target(name: "NVMe", dependencies: ["BackendContract", "CShims"], swiftSettings: strict),
     // libaio from Debian's libaio-dev (the design card's one system package).
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
-    .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
+    .target(
+      name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "CShims"],
+      swiftSettings: strict),
     .target(
       name: "VFIOUserClient", dependencies: ["VFIOUser", "NVMe", "CShims"], swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
-      name: "NVMeVFU", dependencies: ["VFIOUser", "PCI", "NVMe", "BlockIO", "CShims"],
+      name: "NVMeVFU",
+      dependencies: ["VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "CShims"],
       swiftSettings: strict),
     .executableTarget(
       name: "nvme-vfu-server",
@@ -65,14 +71,17 @@ let package = Package(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
-    .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
-    .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
+    .testTarget(
+      name: "NVMeTests", dependencies: ["NVMe", "BackendContract", "BlockIO"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO"], swiftSettings: strict),
     // Fuzzing (README "Fuzzing"): the harnesses, one per target, shared by the
     // libFuzzer binary (built with sanitizers by Tests/Fuzz/run.sh only) and the
     // replay tests, which run every seed and every saved finding under `swift test`.
     .target(
       name: "FuzzHarness",
-      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BlockIO", "CShims"],
+      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BackendContract", "BlockIO", "CShims"],
       path: "Tests/Fuzz/Harness", swiftSettings: strict),
     // With -DFUZZING (run.sh) libFuzzer's main drives it; otherwise a replay and
     // seed-writing tool.
@@ -87,7 +96,7 @@ let package = Package(
     .testTarget(
       name: "NVMeVFUTests",
       dependencies: [
-        "NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "CShims",
+        "NVMeVFU", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO", "VFIOUser", "CShims",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),
