@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
+    .library(name: "NVMeHostDriver", targets: ["NVMeHostDriver"]),
     .library(name: "NVMe", targets: ["NVMe"]),
     .library(name: "BackendContract", targets: ["BackendContract"]),
     .library(name: "BlockIO", targets: ["BlockIO"]),
@@ -35,8 +36,12 @@ let package = Package(
     .target(
       name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "CShims"],
       swiftSettings: strict),
+    // The vfio-user protocol client: messages, guest RAM, interrupt vectors.
+    .target(name: "VFIOUserClient", dependencies: ["VFIOUser"], swiftSettings: strict),
+    // An NVMe host driver (admin and I/O queues, doorbells) over that client.
     .target(
-      name: "VFIOUserClient", dependencies: ["VFIOUser", "NVMe", "CShims"], swiftSettings: strict),
+      name: "NVMeHostDriver", dependencies: ["VFIOUserClient", "VFIOUser", "NVMe", "CShims"],
+      swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
       name: "NVMeVFU",
@@ -57,7 +62,7 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "VFIOUserClient", "NVMe", "VFIOUser", "CShims",
+        "NVMeHostDriver", "VFIOUserClient", "NVMe", "VFIOUser", "CShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
@@ -65,7 +70,7 @@ let package = Package(
     // The client the fault tests kill (SIGKILL) with I/O in flight: a
     // process of its own, so the kernel tears its end down.
     .executableTarget(
-      name: "nvme-vfu-fault-client", dependencies: ["VFIOUserClient", "NVMe"],
+      name: "nvme-vfu-fault-client", dependencies: ["NVMeHostDriver", "VFIOUserClient", "NVMe"],
       path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
@@ -96,7 +101,8 @@ let package = Package(
     .testTarget(
       name: "NVMeVFUTests",
       dependencies: [
-        "NVMeVFU", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO", "VFIOUser", "CShims",
+        "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
+        "VFIOUser", "CShims",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

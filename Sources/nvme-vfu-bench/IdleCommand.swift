@@ -1,5 +1,5 @@
 import ArgumentParser
-import VFIOUserClient
+import NVMeHostDriver
 
 #if canImport(Glibc)
   import Glibc

@@ -1,5 +1,5 @@
 import ArgumentParser
-import VFIOUserClient
+import NVMeHostDriver
 
 /// The I/O pattern, named as fio names it.
 enum RWMode: String, CaseIterable, ExpressibleByArgument, Sendable {

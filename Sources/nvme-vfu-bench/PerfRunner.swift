@@ -1,5 +1,6 @@
 import Histogram
 import NVMe
+import NVMeHostDriver
 import VFIOUserClient
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import CShims
-import VFIOUserClient
+import NVMeHostDriver
 
 #if canImport(Glibc)
   import Glibc
