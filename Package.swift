@@ -58,13 +58,20 @@ let package = Package(
       // by hand (README), not a resource of the binary.
       exclude: ["50-nvme-vfu.json"],
       swiftSettings: strict),
+    // The benchmark's engine: workloads, the closed loop, verify, pacing, reports.
+    .target(
+      name: "BenchKit",
+      dependencies: [
+        "NVMeHostDriver", "VFIOUserClient", "NVMe",
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      swiftSettings: strict),
     // The benchmark: the in-process host driver against a running server.
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "NVMeHostDriver", "VFIOUserClient", "NVMe", "VFIOUser", "CShims",
+        "BenchKit", "NVMeHostDriver", "NVMe", "CShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       swiftSettings: strict),
     // The client the fault tests kill (SIGKILL) with I/O in flight: a

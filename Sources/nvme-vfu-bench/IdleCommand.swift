@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchKit
 import NVMeHostDriver
 
 #if canImport(Glibc)
