@@ -84,6 +84,10 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
     .testTarget(
+      name: "BenchKitTests",
+      dependencies: ["BenchKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
+      swiftSettings: strict),
+    .testTarget(
       name: "NVMeTests", dependencies: ["NVMe", "BackendContract", "BlockIO"],
       swiftSettings: strict),
     .testTarget(
