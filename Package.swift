@@ -113,7 +113,7 @@ let package = Package(
       name: "NVMeVFUTests",
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
-        "VFIOUser", "CShims",
+        "VFIOUser", "CShims", "BenchKit",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),
