@@ -8,18 +8,19 @@ import Testing
   /// `blocks` blocks of pattern for `lba` and `generation`, in a buffer the
   /// test owns.
   final class Blocks {
+    let base: UnsafeMutableRawPointer
     let bytes: UnsafeMutableRawBufferPointer
     let blocks: Int
 
     init(blocks: Int) {
       self.blocks = blocks
-      bytes = .allocate(byteCount: blocks * VerifyPatternTests.blockSize, alignment: 8)
+      let count = blocks * VerifyPatternTests.blockSize
+      base = .allocate(byteCount: count, alignment: 8)
+      bytes = UnsafeMutableRawBufferPointer(start: base, count: count)
       bytes.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
-    deinit { bytes.deallocate() }
-
-    var base: UnsafeMutableRawPointer { bytes.baseAddress! }
+    deinit { base.deallocate() }
 
     func fill(lba: UInt64, generation: UInt32) {
       VerifyPattern.fill(
