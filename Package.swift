@@ -12,7 +12,9 @@ let package = Package(
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
+    .library(name: "NVMeHostDriver", targets: ["NVMeHostDriver"]),
     .library(name: "NVMe", targets: ["NVMe"]),
+    .library(name: "BackendContract", targets: ["BackendContract"]),
     .library(name: "BlockIO", targets: ["BlockIO"]),
     .library(name: "NVMeVFU", targets: ["NVMeVFU"]),
   ],
@@ -26,15 +28,24 @@ let package = Package(
     .target(name: "CShims"),
     .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
-    .target(name: "NVMe", dependencies: ["BlockIO", "CShims"], swiftSettings: strict),
+    // What a namespace's store must do, apart from how any store does it.
+    .target(name: "BackendContract", swiftSettings: strict),
+    .target(name: "NVMe", dependencies: ["BackendContract", "CShims"], swiftSettings: strict),
     // libaio from Debian's libaio-dev (the design card's one system package).
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
-    .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
     .target(
-      name: "VFIOUserClient", dependencies: ["VFIOUser", "NVMe", "CShims"], swiftSettings: strict),
+      name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "CShims"],
+      swiftSettings: strict),
+    // The vfio-user protocol client: messages, guest RAM, interrupt vectors.
+    .target(name: "VFIOUserClient", dependencies: ["VFIOUser"], swiftSettings: strict),
+    // An NVMe host driver (admin and I/O queues, doorbells) over that client.
+    .target(
+      name: "NVMeHostDriver", dependencies: ["VFIOUserClient", "VFIOUser", "NVMe", "CShims"],
+      swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
-      name: "NVMeVFU", dependencies: ["VFIOUser", "PCI", "NVMe", "BlockIO", "CShims"],
+      name: "NVMeVFU",
+      dependencies: ["VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "CShims"],
       swiftSettings: strict),
     .executableTarget(
       name: "nvme-vfu-server",
@@ -47,32 +58,46 @@ let package = Package(
       // by hand (README), not a resource of the binary.
       exclude: ["50-nvme-vfu.json"],
       swiftSettings: strict),
+    // The benchmark's engine: workloads, the closed loop, verify, pacing, reports.
+    .target(
+      name: "BenchKit",
+      dependencies: [
+        "NVMeHostDriver", "VFIOUserClient", "NVMe",
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      swiftSettings: strict),
     // The benchmark: the in-process host driver against a running server.
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "VFIOUserClient", "NVMe", "VFIOUser", "CShims",
+        "BenchKit", "NVMeHostDriver", "NVMe", "CShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       swiftSettings: strict),
     // The client the fault tests kill (SIGKILL) with I/O in flight: a
     // process of its own, so the kernel tears its end down.
     .executableTarget(
-      name: "nvme-vfu-fault-client", dependencies: ["VFIOUserClient", "NVMe"],
+      name: "nvme-vfu-fault-client", dependencies: ["NVMeHostDriver", "VFIOUserClient", "NVMe"],
       path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
-    .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
-    .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
+    .testTarget(
+      name: "BenchKitTests",
+      dependencies: ["BenchKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
+      swiftSettings: strict),
+    .testTarget(
+      name: "NVMeTests", dependencies: ["NVMe", "BackendContract", "BlockIO"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO"], swiftSettings: strict),
     // Fuzzing (README "Fuzzing"): the harnesses, one per target, shared by the
     // libFuzzer binary (built with sanitizers by Tests/Fuzz/run.sh only) and the
     // replay tests, which run every seed and every saved finding under `swift test`.
     .target(
       name: "FuzzHarness",
-      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BlockIO", "CShims"],
+      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BackendContract", "BlockIO", "CShims"],
       path: "Tests/Fuzz/Harness", swiftSettings: strict),
     // With -DFUZZING (run.sh) libFuzzer's main drives it; otherwise a replay and
     // seed-writing tool.
@@ -87,7 +112,8 @@ let package = Package(
     .testTarget(
       name: "NVMeVFUTests",
       dependencies: [
-        "NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "CShims",
+        "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
+        "VFIOUser", "CShims", "BenchKit",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

@@ -1,20 +1,29 @@
+import BackendContract
+
 #if canImport(Glibc)
   import Glibc
 #endif
+
+/// A backend the factory opened, with what the operator should hear about it
+/// (e.g. "O_DIRECT not supported on disk.img; using buffered I/O").
+public struct OpenedBackend {
+  public let backend: any BlockBackend
+  public let warnings: [String]
+}
 
 /// Opens the backend a `BackendSpec` names, with the checks every kind shares.
 public enum BackendFactory {
   /// - Parameters:
   ///   - size: for a file, the size to create it with (sparse) when it does
   ///     not exist; an existing file keeps its own size (a differing request
-  ///     becomes a warning on the `FileBackend`). For `mem:`/`null:` the spec
+  ///     becomes one of the `warnings`). For `mem:`/`null:` the spec
   ///     carries the size, and a different `size` here is an error.
   ///   - blockSize: the namespace's block size (a power of two from 512 to
   ///     64 KiB); the capacity must be a multiple of it.
   public static func open(
     spec: BackendSpec, size: UInt64? = nil, readOnly: Bool = false, blockSize: Int = 512,
     queueDepth: Int = FileBackend.defaultQueueDepth
-  ) throws(BlockIOError) -> any BlockBackend {
+  ) throws(BlockIOError) -> OpenedBackend {
     try checkBlockSize(blockSize)
     switch spec {
     case .memory(let specSize), .null(let specSize):
@@ -23,16 +32,19 @@ public enum BackendFactory {
           "\(spec)", "requested size \(size) differs from the size in the spec")
       }
       try checkMultiple(specSize, of: blockSize, subject: "\(spec)")
-      if case .null = spec { return NullBackend(size: specSize, readOnly: readOnly) }
+      if case .null = spec {
+        return OpenedBackend(backend: NullBackend(size: specSize, readOnly: readOnly), warnings: [])
+      }
       guard let backend = MemoryBackend(size: specSize, readOnly: readOnly) else {
         throw BlockIOError(
           subject: "\(spec)", errno: ENOMEM, reason: "cannot allocate \(specSize) bytes")
       }
-      return backend
+      return OpenedBackend(backend: backend, warnings: [])
     case .file(let path):
-      return try FileBackend(
+      let backend = try FileBackend(
         path: path, createSize: size, readOnly: readOnly, blockSize: blockSize,
         queueDepth: queueDepth)
+      return OpenedBackend(backend: backend, warnings: backend.warnings)
     }
   }
 

@@ -1,3 +1,4 @@
+import BackendContract
 import CLibAIO
 
 #if canImport(Glibc)

@@ -1,3 +1,5 @@
+import BackendContract
+
 /// Completions of a backend that finishes each request when it is enqueued
 /// (memory, null): held until the next reap, then delivered in order.
 ///

@@ -1,3 +1,4 @@
+import BackendContract
 import CShims
 
 #if canImport(Glibc)

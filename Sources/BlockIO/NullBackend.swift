@@ -1,3 +1,5 @@
+import BackendContract
+
 #if canImport(Glibc)
   import Glibc
 #endif

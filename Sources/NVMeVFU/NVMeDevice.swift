@@ -1,4 +1,3 @@
-import BlockIO
 import NVMe
 import PCI
 import VFIOUser

@@ -1,3 +1,4 @@
+import BackendContract
 import BlockIO
 import NVMe
 import VFIOUser
@@ -38,15 +39,14 @@ public final class ServerRunner {
       do {
         var size: UInt64? = nil
         if case .file = spec { size = configuration.createSize }
-        backend = try BackendFactory.open(
+        let opened = try BackendFactory.open(
           spec: spec, size: size, readOnly: configuration.readOnly,
           blockSize: configuration.blockSize)
+        backend = opened.backend
+        for warning in opened.warnings { log(.warning, warning) }
       } catch {
         for ns in namespaces { ns.backend.close() }
         throw ServerStartError(error.description)
-      }
-      if let file = backend as? FileBackend {
-        for warning in file.warnings { log(.warning, warning) }
       }
       guard
         let ns = Namespace(

@@ -1,4 +1,4 @@
-import BlockIO
+import BackendContract
 import NVMe
 
 /// The text printed on SIGUSR1 and at exit.

@@ -1,6 +1,7 @@
 import ArgumentParser
+import BenchKit
 import NVMe
-import VFIOUserClient
+import NVMeHostDriver
 
 /// `nvme-vfu-bench identify`: Identify Controller and Namespace, printed
 /// with the field names `nvme id-ctrl` / `nvme id-ns` use.

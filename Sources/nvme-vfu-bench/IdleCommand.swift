@@ -1,5 +1,6 @@
 import ArgumentParser
-import VFIOUserClient
+import BenchKit
+import NVMeHostDriver
 
 #if canImport(Glibc)
   import Glibc

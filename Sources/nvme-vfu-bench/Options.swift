@@ -1,12 +1,10 @@
 import ArgumentParser
-import VFIOUserClient
+import BenchKit
+import NVMeHostDriver
 
-/// The I/O pattern, named as fio names it.
-enum RWMode: String, CaseIterable, ExpressibleByArgument, Sendable {
-  case read, write, randread, randwrite, randrw
+extension RWMode: ExpressibleByArgument {}
 
-  var isRandom: Bool { self == .randread || self == .randwrite || self == .randrw }
-}
+extension IRQCoalescingOption: ExpressibleByArgument {}
 
 enum CompletionOption: String, CaseIterable, ExpressibleByArgument, Sendable {
   case poll, interrupt

@@ -1,6 +1,6 @@
 import ArgumentParser
+import BenchKit
 import CShims
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `nvme-vfu-bench`: drives a running nvme-vfu-server with the in-process
-/// host driver (`VFIOUserClient.NVMeHost`), the way fio drives a disk.
+/// host driver (`NVMeHostDriver.NVMeHost`), the way fio drives a disk.
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "nvme-vfu-bench",

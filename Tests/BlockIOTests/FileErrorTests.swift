@@ -1,3 +1,4 @@
+import BackendContract
 import Testing
 
 @testable import BlockIO

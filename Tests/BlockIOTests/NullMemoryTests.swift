@@ -1,3 +1,4 @@
+import BackendContract
 import Testing
 
 @testable import BlockIO
@@ -52,7 +53,7 @@ import Testing
 
 @Suite struct MemoryBackendTests {
   @Test func roundTripsThroughTheFactory() throws {
-    let backend = try BackendFactory.open(spec: BackendSpec(parsing: "mem:1M"))
+    let backend = try BackendFactory.open(spec: BackendSpec(parsing: "mem:1M")).backend
     let data = IOBuffer(pieces: [100, 412], misalign: 1)
     data.fill(seed: 3)
     #expect(backend.write(data, at: 512) == 0)

@@ -74,10 +74,10 @@ import Testing
 
 @Suite struct FactoryTests {
   @Test func opensMemoryAndNull() throws {
-    let memory = try BackendFactory.open(spec: .memory(size: 1 << 20))
+    let memory = try BackendFactory.open(spec: .memory(size: 1 << 20)).backend
     #expect(memory is MemoryBackend)
     #expect(memory.size == 1 << 20)
-    let null = try BackendFactory.open(spec: .null(size: 1 << 30), readOnly: true)
+    let null = try BackendFactory.open(spec: .null(size: 1 << 30), readOnly: true).backend
     #expect(null is NullBackend)
     #expect(null.size == 1 << 30)
     #expect(null.isReadOnly)

@@ -1,3 +1,4 @@
+import BackendContract
 import Testing
 
 @testable import BlockIO
@@ -181,7 +182,7 @@ extension BlockBackend {
   }
 
   func range(
-    _ operation: BlockIO.BlockOperation, at offset: UInt64, length: UInt64, tag: UInt64 = 3
+    _ operation: BackendContract.BlockOperation, at offset: UInt64, length: UInt64, tag: UInt64 = 3
   )
     -> Int32?
   {

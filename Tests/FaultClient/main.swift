@@ -1,3 +1,7 @@
+import NVMe
+import NVMeHostDriver
+import VFIOUserClient
+
 // nvme-vfu-fault-client: the client the fault tests kill with SIGKILL while
 // it has I/O in flight (a separate process, so the kernel, not the client,
 // tears its end down: socket, eventfds, guest RAM).
@@ -10,9 +14,6 @@
 // commands and been refilled it prints "inflight N" (N commands
 // outstanding) on stdout and keeps going until it is killed. Any failure:
 // one line on stderr, exit status 1.
-
-import NVMe
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

@@ -1,3 +1,4 @@
+import BackendContract
 import BlockIO
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import NVMe
+import NVMeHostDriver
 import Testing
 import VFIOUser
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,5 @@
 import NVMe
+import NVMeHostDriver
 import Testing
 import VFIOUser
 import VFIOUserClient

@@ -1,7 +1,7 @@
 import NVMe
+import NVMeHostDriver
 import Testing
 import VFIOUser
-import VFIOUserClient
 
 /// The server and the host driver in one process, over a real socket. One
 /// suite, serialized: the lifecycle tests count this process's descriptors

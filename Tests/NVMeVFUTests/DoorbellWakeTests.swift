@@ -1,8 +1,8 @@
 import Foundation
 import NVMe
+import NVMeHostDriver
 import NVMeVFU
 import Testing
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,4 @@
-import BlockIO
+import BackendContract
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,11 +1,12 @@
+import BackendContract
 import BlockIO
 import CShims
 import Foundation
 import NVMe
+import NVMeHostDriver
 import NVMeVFU
 import Synchronization
 import VFIOUser
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

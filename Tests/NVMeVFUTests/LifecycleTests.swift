@@ -1,5 +1,6 @@
 import BlockIO
 import NVMe
+import NVMeHostDriver
 import NVMeVFU
 import Testing
 import VFIOUser

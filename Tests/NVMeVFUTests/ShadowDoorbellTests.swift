@@ -1,6 +1,7 @@
 import Testing
+import VFIOUserClient
 
-@testable import VFIOUserClient
+@testable import NVMeHostDriver
 
 /// The EventIdx decision and the host's half of the shadow doorbell
 /// protocol, without a controller: pure functions and local pages.

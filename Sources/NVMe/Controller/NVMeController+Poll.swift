@@ -1,4 +1,4 @@
-import BlockIO
+import BackendContract
 
 extension NVMeController {
   /// Commands fetched from one submission queue per turn, so one busy queue

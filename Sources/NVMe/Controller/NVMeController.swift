@@ -1,4 +1,4 @@
-import BlockIO
+import BackendContract
 
 #if canImport(Glibc)
   import Glibc

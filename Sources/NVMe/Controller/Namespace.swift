@@ -1,4 +1,4 @@
-import BlockIO
+import BackendContract
 
 /// One namespace: a backend plus the format it is presented in.
 public final class Namespace {

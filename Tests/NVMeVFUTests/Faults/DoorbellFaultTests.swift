@@ -1,6 +1,6 @@
 import NVMe
+import NVMeHostDriver
 import Testing
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

@@ -1,7 +1,7 @@
 import Foundation
 import NVMe
+import NVMeHostDriver
 import Testing
-import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,5 @@
 import NVMe
+import NVMeHostDriver
 import VFIOUserClient
 
 /// What the fault tests ask of a host beyond the driver's own calls:

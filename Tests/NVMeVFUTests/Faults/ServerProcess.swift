@@ -1,5 +1,5 @@
 import Foundation
-import VFIOUserClient
+import NVMeHostDriver
 
 #if canImport(Glibc)
   import Glibc

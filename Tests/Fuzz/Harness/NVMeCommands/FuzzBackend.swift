@@ -1,4 +1,4 @@
-import BlockIO
+import BackendContract
 
 /// A memory or null store the input can make fail (an errno for every new
 /// request) or hold (completions wait until released; `drain` still delivers

@@ -1,5 +1,6 @@
 import CShims
 import VFIOUser
+import VFIOUserClient
 
 /// Where the host rings NVMe doorbells: straight into BAR0's sparse-mmapped
 /// doorbell page when the server offers it (a store, no message), else

@@ -89,6 +89,8 @@ public protocol BlockBackend: AnyObject {
   var isReadOnly: Bool { get }
   /// Readable (as an eventfd) when completions are waiting; nil when this
   /// backend completes everything by the next `reap` without a wakeup.
+  /// Borrowed: the backend owns the descriptor and closes it in `close`, so
+  /// callers only poll it and must stop before then.
   var completionFD: Int32? { get }
   /// Requests enqueued or submitted and not yet reaped.
   var inFlight: Int { get }

@@ -1,7 +1,7 @@
 /// Number formatting without Foundation.
-enum Format {
+public enum Format {
   /// `value` with `digits` decimals (rounded half away from zero).
-  static func fixed(_ value: Double, _ digits: Int) -> String {
+  public static func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return "0" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
@@ -18,7 +18,7 @@ enum Format {
   }
 
   /// 1234567 -> "1.23M", 245300 -> "245.3k".
-  static func count(_ value: Double) -> String {
+  public static func count(_ value: Double) -> String {
     switch value {
     case 1e6...: return fixed(value / 1e6, 2) + "M"
     case 1e3...: return fixed(value / 1e3, 1) + "k"
@@ -26,10 +26,10 @@ enum Format {
     }
   }
 
-  static func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }
+  public static func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }
 
   /// Left-aligned in `width` columns.
-  static func pad(_ text: String, _ width: Int) -> String {
+  public static func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
   }
 

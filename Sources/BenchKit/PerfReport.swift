@@ -1,6 +1,6 @@
 /// `perf` results as text or as one flat JSON object (keys documented in
 /// `PerfCommand`'s help).
-enum PerfReport {
+public enum PerfReport {
   struct Figures {
     var iops: Double
     var mibPerSecond: Double
@@ -29,7 +29,7 @@ enum PerfReport {
       max: empty ? 0 : Double(histogram.max) / 1000, cpu: cpu, cpuPercent: cpu / seconds * 100)
   }
 
-  static func text(_ result: PerfResult) -> String {
+  public static func text(_ result: PerfResult) -> String {
     let plan = result.plan
     let f = figures(result)
     var lines: [String] = []
@@ -97,7 +97,7 @@ enum PerfReport {
     return Double(result.doorbellRings) / Double(result.ios)
   }
 
-  static func json(_ result: PerfResult) -> String {
+  public static func json(_ result: PerfResult) -> String {
     let plan = result.plan
     let f = figures(result)
     let fields: [(String, String)] = [

@@ -1,6 +1,7 @@
 import CShims
 import NVMe
 import VFIOUser
+import VFIOUserClient
 
 #if canImport(Glibc)
   import Glibc

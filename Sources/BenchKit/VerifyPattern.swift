@@ -76,7 +76,7 @@ enum VerifyPattern {
 }
 
 /// The first block that did not read back as written.
-struct VerifyMismatch: CustomStringConvertible {
+public struct VerifyMismatch: CustomStringConvertible {
   var lba: UInt64
   var byteOffset: Int
   /// Generation last written to the block in this run (0: never).
@@ -84,7 +84,7 @@ struct VerifyMismatch: CustomStringConvertible {
   var expected: UInt64
   var found: UInt64
 
-  var description: String {
+  public var description: String {
     let what = generation == 0 ? "never written in this run" : "written as generation \(generation)"
     return "mismatch at LBA \(lba) (\(what)), byte \(byteOffset) of the block: "
       + "expected 0x\(String(expected, radix: 16)), found 0x\(String(found, radix: 16))"

@@ -1,5 +1,6 @@
 import NVMe
 import VFIOUser
+import VFIOUserClient
 
 /// NVMe Doorbell Buffer Config (admin 7Ch, Identify Controller OACS bit 8):
 /// the host writes each I/O queue's SQ tail and CQ head into a shadow

@@ -1,6 +1,7 @@
 import CShims
 import NVMe
 import VFIOUser
+import VFIOUserClient
 
 /// A small NVMe host driver on a vfio-user connection: what a guest's `nvme`
 /// driver does, in-process, for tests and the benchmark.

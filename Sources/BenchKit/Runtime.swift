@@ -1,5 +1,4 @@
-import CShims
-import VFIOUserClient
+import NVMeHostDriver
 
 #if canImport(Glibc)
   import Glibc
@@ -93,8 +92,8 @@ final class Progress {
 
 /// Another process's CPU time from /proc/PID/stat (utime + stime), for the
 /// server's cost per I/O; nil when the file cannot be read or parsed.
-enum ProcessCPU {
-  static func seconds(pid: Int32) -> Double? {
+public enum ProcessCPU {
+  public static func seconds(pid: Int32) -> Double? {
     let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

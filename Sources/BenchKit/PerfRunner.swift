@@ -1,5 +1,6 @@
 import Histogram
 import NVMe
+import NVMeHostDriver
 import VFIOUserClient
 
 #if canImport(Glibc)
@@ -7,41 +8,71 @@ import VFIOUserClient
 #endif
 
 /// What `perf` was asked to do, validated.
-struct PerfPlan: Sendable {
-  var socket: String
-  var rw: RWMode
-  var readPercent: Int
-  var blockSize: Int
-  var iodepth: Int
-  var queues: Int
-  var runtime: Double
-  var ramp: Double
-  var size: UInt64?
-  var verify: Bool
-  var completion: CompletionMode
-  var dataPointer: DataPointerKind
-  var namespace: UInt32
-  var showProgress: Bool
+public struct PerfPlan: Sendable {
+  public var socket: String
+  public var rw: RWMode
+  public var readPercent: Int
+  public var blockSize: Int
+  public var iodepth: Int
+  public var queues: Int
+  public var runtime: Double
+  public var ramp: Double
+  public var size: UInt64?
+  public var verify: Bool
+  public var completion: CompletionMode
+  public var dataPointer: DataPointerKind
+  public var namespace: UInt32
+  public var showProgress: Bool
   /// The server's PID: its CPU time is sampled at the start and end of the
   /// measured window (/proc/PID/stat).
-  var serverPID: Int32? = nil
+  public var serverPID: Int32? = nil
   /// Entries per I/O queue; nil: iodepth + 1, the least that holds them.
-  var entries: Int? = nil
+  public var entries: Int? = nil
 
   // Doorbells and sparse loads (wake-on-doorbell): kept together.
   /// Shadow doorbells: nil uses them when the controller offers them.
-  var dbbuf: Bool? = nil
+  public var dbbuf: Bool? = nil
   /// fio's thinktime (0: none), thinktime_blocks and rate_iops (0: no cap).
-  var thinktimeMicroseconds: UInt64 = 0
-  var thinktimeBlocks: Int = 1
-  var rateIOPS: UInt64 = 0
+  public var thinktimeMicroseconds: UInt64 = 0
+  public var thinktimeBlocks: Int = 1
+  public var rateIOPS: UInt64 = 0
 
   /// Interrupt Coalescing to set (Set Features 08h) before the run.
-  var irqCoalescing: IRQCoalescingOption? = nil
+  public var irqCoalescing: IRQCoalescingOption? = nil
+
+  public init(
+    socket: String, rw: RWMode, readPercent: Int, blockSize: Int, iodepth: Int, queues: Int,
+    runtime: Double, ramp: Double, size: UInt64?, verify: Bool, completion: CompletionMode,
+    dataPointer: DataPointerKind, namespace: UInt32, showProgress: Bool, serverPID: Int32? = nil,
+    entries: Int? = nil, dbbuf: Bool? = nil, thinktimeMicroseconds: UInt64 = 0,
+    thinktimeBlocks: Int = 1, rateIOPS: UInt64 = 0, irqCoalescing: IRQCoalescingOption? = nil
+  ) {
+    self.socket = socket
+    self.rw = rw
+    self.readPercent = readPercent
+    self.blockSize = blockSize
+    self.iodepth = iodepth
+    self.queues = queues
+    self.runtime = runtime
+    self.ramp = ramp
+    self.size = size
+    self.verify = verify
+    self.completion = completion
+    self.dataPointer = dataPointer
+    self.namespace = namespace
+    self.showProgress = showProgress
+    self.serverPID = serverPID
+    self.entries = entries
+    self.dbbuf = dbbuf
+    self.thinktimeMicroseconds = thinktimeMicroseconds
+    self.thinktimeBlocks = thinktimeBlocks
+    self.rateIOPS = rateIOPS
+    self.irqCoalescing = irqCoalescing
+  }
 }
 
 /// What a run measured.
-struct PerfResult {
+public struct PerfResult {
   var plan: PerfPlan
   var sizeBytes: UInt64
   var seconds: Double
@@ -51,8 +82,8 @@ struct PerfResult {
   var histogram: Histogram<UInt64>
   var cpuUser: Double
   var cpuSystem: Double
-  var mismatch: VerifyMismatch?
-  var ioError: String?
+  public var mismatch: VerifyMismatch?
+  public var ioError: String?
   /// The server's CPU seconds over the measured window (with `serverPID`).
   var serverCPU: Double? = nil
   /// Whether the I/O queues used shadow doorbells, whether real doorbells
@@ -71,7 +102,7 @@ struct PerfResult {
 /// The closed loop: `iodepth` commands per queue, each resubmitted as soon
 /// as it completes, one thread for all queues. Everything the loop touches
 /// is allocated in `init`; a turn of the loop allocates nothing.
-final class PerfRunner {
+public final class PerfRunner {
   static let highestLatency: UInt64 = 60_000_000_000
 
   let plan: PerfPlan
@@ -115,7 +146,7 @@ final class PerfRunner {
   private var mismatch: VerifyMismatch?
   private var ioError: String?
 
-  init(plan: PerfPlan) throws {
+  public init(plan: PerfPlan) throws {
     self.plan = plan
     let entries = plan.entries ?? plan.iodepth + 1
     let pages = { (bytes: Int) in (bytes + 4095) / 4096 }
@@ -201,7 +232,7 @@ final class PerfRunner {
     }
   }
 
-  func run() throws -> PerfResult {
+  public func run() throws -> PerfResult {
     let progress = Progress(enabled: plan.showProgress, plan: plan)
     let pollSet = InterruptPollSet(
       host: host, queues: queues, enabled: plan.completion == .interrupt)
@@ -423,7 +454,7 @@ final class PerfRunner {
   }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
+public struct BenchError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
 }

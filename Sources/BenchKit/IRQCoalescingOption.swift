@@ -1,13 +1,12 @@
-import ArgumentParser
-
 /// `--irq-coalescing THR:TIME`: Interrupt Coalescing (Set Features 08h) as the
 /// feature spells it, THR in completion entries 0's based (0-255), TIME in
 /// 100 us units (0-255).
-struct IRQCoalescingOption: ExpressibleByArgument, Sendable, Hashable {
-  var threshold: UInt8
-  var time: UInt8
+public struct IRQCoalescingOption: Sendable, Hashable {
+  public var threshold: UInt8
+  public var time: UInt8
 
-  init?(argument: String) {
+  /// "THR:TIME", each 0-255; nil for anything else.
+  public init?(argument: String) {
     let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2, let threshold = UInt8(parts[0]), let time = UInt8(parts[1]) else {
       return nil

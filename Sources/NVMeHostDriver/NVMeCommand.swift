@@ -1,4 +1,5 @@
 import NVMe
+import VFIOUserClient
 
 /// How a command's data buffer is described to the controller.
 public enum DataPointerKind: String, Sendable, CaseIterable {

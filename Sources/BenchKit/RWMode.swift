@@ -1,0 +1,6 @@
+/// The I/O pattern, named as fio names it.
+public enum RWMode: String, CaseIterable, Sendable {
+  case read, write, randread, randwrite, randrw
+
+  var isRandom: Bool { self == .randread || self == .randwrite || self == .randrw }
+}
