@@ -9,6 +9,7 @@ let package = Package(
   products: [
     .executable(name: "nvme-vfu-server", targets: ["nvme-vfu-server"]),
     .executable(name: "nvme-vfu-bench", targets: ["nvme-vfu-bench"]),
+    .library(name: "POSIX", targets: ["POSIX"]),
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
@@ -24,22 +25,26 @@ let package = Package(
   targets: [
     // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
     .target(name: "CShims"),
-    .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
+    // The one place system calls are wrapped: owned descriptors, Errno, EINTR retry,
+    // the monotonic clock, eventfd, mmap, AF_UNIX sockets, thread pinning.
+    .target(name: "POSIX", dependencies: ["CShims"], swiftSettings: strict),
+    .target(name: "VFIOUser", dependencies: ["POSIX", "CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
-    .target(name: "NVMe", dependencies: ["BlockIO", "CShims"], swiftSettings: strict),
+    .target(name: "NVMe", dependencies: ["BlockIO", "POSIX", "CShims"], swiftSettings: strict),
     // libaio from Debian's libaio-dev (the design card's one system package).
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
-    .target(name: "BlockIO", dependencies: ["CLibAIO", "CShims"], swiftSettings: strict),
+    .target(name: "BlockIO", dependencies: ["CLibAIO", "POSIX", "CShims"], swiftSettings: strict),
     .target(
-      name: "VFIOUserClient", dependencies: ["VFIOUser", "NVMe", "CShims"], swiftSettings: strict),
+      name: "VFIOUserClient", dependencies: ["VFIOUser", "NVMe", "POSIX", "CShims"],
+      swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
-      name: "NVMeVFU", dependencies: ["VFIOUser", "PCI", "NVMe", "BlockIO", "CShims"],
+      name: "NVMeVFU", dependencies: ["VFIOUser", "PCI", "NVMe", "BlockIO", "POSIX", "CShims"],
       swiftSettings: strict),
     .executableTarget(
       name: "nvme-vfu-server",
       dependencies: [
-        "NVMeVFU", "BlockIO", "VFIOUser",
+        "NVMeVFU", "BlockIO", "VFIOUser", "POSIX",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -51,7 +56,7 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "VFIOUserClient", "NVMe", "VFIOUser", "CShims",
+        "VFIOUserClient", "NVMe", "VFIOUser", "POSIX", "CShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
@@ -59,20 +64,21 @@ let package = Package(
     // The client the fault tests kill (SIGKILL) with I/O in flight: a
     // process of its own, so the kernel tears its end down.
     .executableTarget(
-      name: "nvme-vfu-fault-client", dependencies: ["VFIOUserClient", "NVMe"],
+      name: "nvme-vfu-fault-client", dependencies: ["VFIOUserClient", "NVMe", "POSIX"],
       path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
-      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
+      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
-    .testTarget(name: "NVMeTests", dependencies: ["NVMe", "BlockIO"], swiftSettings: strict),
-    .testTarget(name: "BlockIOTests", dependencies: ["BlockIO"], swiftSettings: strict),
+    .testTarget(
+      name: "NVMeTests", dependencies: ["NVMe", "BlockIO", "POSIX"], swiftSettings: strict),
+    .testTarget(name: "BlockIOTests", dependencies: ["BlockIO", "POSIX"], swiftSettings: strict),
     // Fuzzing (README "Fuzzing"): the harnesses, one per target, shared by the
     // libFuzzer binary (built with sanitizers by Tests/Fuzz/run.sh only) and the
     // replay tests, which run every seed and every saved finding under `swift test`.
     .target(
       name: "FuzzHarness",
-      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BlockIO", "CShims"],
+      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BlockIO", "POSIX", "CShims"],
       path: "Tests/Fuzz/Harness", swiftSettings: strict),
     // With -DFUZZING (run.sh) libFuzzer's main drives it; otherwise a replay and
     // seed-writing tool.
@@ -87,7 +93,7 @@ let package = Package(
     .testTarget(
       name: "NVMeVFUTests",
       dependencies: [
-        "NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "CShims",
+        "NVMeVFU", "VFIOUserClient", "NVMe", "BlockIO", "VFIOUser", "POSIX", "CShims",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

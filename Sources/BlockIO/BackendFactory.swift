@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -26,7 +28,7 @@ public enum BackendFactory {
       if case .null = spec { return NullBackend(size: specSize, readOnly: readOnly) }
       guard let backend = MemoryBackend(size: specSize, readOnly: readOnly) else {
         throw BlockIOError(
-          subject: "\(spec)", errno: ENOMEM, reason: "cannot allocate \(specSize) bytes")
+          subject: "\(spec)", errno: Errno(ENOMEM), reason: "cannot allocate \(specSize) bytes")
       }
       return backend
     case .file(let path):

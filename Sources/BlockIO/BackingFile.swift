@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -63,7 +65,7 @@ struct BackingFile {
       return true
     }
     let error = errno
-    guard error == EEXIST else { throw .system(path, errno: error) }
+    guard error == EEXIST else { throw .system(path, errno: Errno(error)) }
     return false
   }
 
@@ -81,15 +83,15 @@ struct BackingFile {
       isDirect = false
       fd = retryingEINTR { opener(path, flags, 0) }
     }
-    guard fd >= 0 else { throw .system(path, errno: errno) }
+    guard fd >= 0 else { throw .system(path, errno: .current) }
     let mode = readOnly ? LOCK_SH : LOCK_EX
     if retryingEINTR({ flock(fd, mode | LOCK_NB) }) != 0 {
       let error = errno
       Glibc.close(fd)
       if error == EWOULDBLOCK {
-        throw BlockIOError(subject: path, errno: error, reason: "locked by another process")
+        throw BlockIOError(subject: path, errno: Errno(error), reason: "locked by another process")
       }
-      throw .system(path, errno: error)
+      throw .system(path, errno: Errno(error))
     }
     return BackingFile(
       fd: fd, size: 0, isDirect: isDirect, isBlockDevice: false, alignment: 1,
@@ -99,21 +101,23 @@ struct BackingFile {
   private func resize(to size: UInt64, path: String) throws(BlockIOError) {
     // createIfMissing bounded size by Int64.max.
     if retryingEINTR({ ftruncate(fd, off_t(size)) }) != 0 {
-      throw .system(path, errno: errno)
+      throw .system(path, errno: .current)
     }
   }
 
   /// Size from fstat, or from the driver for a block device.
   private mutating func measure(path: String) throws(BlockIOError) {
     var info = stat()
-    guard fstat(fd, &info) == 0 else { throw .system(path, errno: errno) }
+    guard fstat(fd, &info) == 0 else { throw .system(path, errno: .current) }
     switch info.st_mode & S_IFMT {
     case S_IFREG:
       size = UInt64(clamping: info.st_size)
     case S_IFBLK:
       isBlockDevice = true
       var bytes: UInt64 = 0
-      guard ioctl(fd, Linux.blockGetSize64, &bytes) == 0 else { throw .system(path, errno: errno) }
+      guard ioctl(fd, Linux.blockGetSize64, &bytes) == 0 else {
+        throw .system(path, errno: .current)
+      }
       size = bytes
     default:
       throw .invalid(path, "not a regular file or block device")
@@ -166,13 +170,5 @@ struct BackingFile {
       if errno != EINVAL { return candidate }  // another failure: not an alignment verdict
     }
     return nil
-  }
-}
-
-/// Repeats a system call interrupted by a signal.
-func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
-  while true {
-    let result = call()
-    if result >= 0 || errno != EINTR { return result }
   }
 }

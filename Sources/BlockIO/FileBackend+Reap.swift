@@ -1,4 +1,5 @@
 import CLibAIO
+import POSIX
 
 #if canImport(Glibc)
   import Glibc

@@ -1,5 +1,6 @@
 import CLibAIO
 import CShims
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -116,12 +117,12 @@ public final class FileBackend: BlockBackend {
     guard file.size <= UInt64(Int64.max) else { throw .invalid(path, "too large") }
 
     let eventFD = cshim_eventfd(0, 1)
-    guard eventFD >= 0 else { throw .system("\(path): eventfd", errno: errno) }
+    guard eventFD >= 0 else { throw .system("\(path): eventfd", errno: .current) }
     var context: io_context_t?
     let rc = io_setup(Int32(queueDepth), &context)
     guard rc == 0 else {
       Glibc.close(eventFD)
-      throw .system("\(path): io_setup(\(queueDepth))", errno: 0 &- rc)
+      throw .system("\(path): io_setup(\(queueDepth))", errno: Errno(0 &- rc))
     }
     opened = true
 

@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 
 #if canImport(Glibc)
   import Glibc

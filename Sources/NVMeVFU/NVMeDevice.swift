@@ -1,6 +1,7 @@
 import BlockIO
 import NVMe
 import PCI
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -107,7 +108,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   }
 
   public func readRegion(_ index: Int, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     switch index {
     case PCIRegionIndex.config:
@@ -138,7 +139,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   }
 
   public func writeRegion(_ index: Int, offset: UInt64, from data: UnsafeRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     switch index {
     case PCIRegionIndex.config:
@@ -166,7 +167,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     }
   }
 
-  public func reset() throws(SystemError) {
+  public func reset() throws(Errno) {
     controller.deviceReset()
     function.reset()
   }

@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -13,11 +14,11 @@ public struct SignalFD: Sendable {
 
   /// Blocks `signals` for this thread (call before starting other threads, so
   /// they inherit the mask) and opens a signalfd for them.
-  public init(signals: [Int32]) throws(SystemError) {
+  public init(signals: [Int32]) throws(Errno) {
     let fd = signals.withUnsafeBufferPointer {
       cshim_signalfd_block($0.baseAddress, Int32($0.count))
     }
-    guard fd >= 0 else { throw SystemError(errno) }
+    guard fd >= 0 else { throw Errno(errno) }
     self.fd = fd
   }
 

@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -22,7 +23,7 @@ public final class InterruptVectors {
 
   /// Creates `count` eventfds and wires them as MSI-X vectors 0..<count
   /// (the client must have negotiated: the descriptor limit matters).
-  public init(client: VFIOUserClient, count: Int) throws(SystemError) {
+  public init(client: VFIOUserClient, count: Int) throws(Errno) {
     guard count > 0 else { throw .invalidArgument }
     var fds: [Int32] = []
     do {
@@ -84,7 +85,7 @@ public final class InterruptVectors {
   }
 
   /// Tells the server to drop every vector (SET_IRQS count 0, DATA_NONE).
-  public func unwire(client: VFIOUserClient) throws(SystemError) {
+  public func unwire(client: VFIOUserClient) throws(Errno) {
     try client.setIRQs(
       IRQSet(data: .none, action: .trigger, index: Self.msixIndex, start: 0, count: 0))
   }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import POSIX
 import VFIOUserClient
 
 #if canImport(Glibc)

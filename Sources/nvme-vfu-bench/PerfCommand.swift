@@ -1,5 +1,6 @@
 import ArgumentParser
 import CShims
+import POSIX
 import VFIOUserClient
 
 #if canImport(Glibc)
@@ -152,8 +153,12 @@ struct PerfCommand: ParsableCommand {
   }
 
   func run() throws {
-    if let cpu, cshim_pin_thread(Int32(cpu)) != 0 {
-      fail("--cpu \(cpu): \(String(cString: strerror(errno)))", code: 1)
+    if let cpu {
+      do throws(Errno) {
+        try CurrentThread.pin(toCPU: cpu)
+      } catch {
+        fail("--cpu \(cpu): \(error.text)", code: 1)
+      }
     }
     var plan = PerfPlan(
       socket: socket, rw: rw, readPercent: rwmixread,

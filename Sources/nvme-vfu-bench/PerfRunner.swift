@@ -1,5 +1,6 @@
 import Histogram
 import NVMe
+import POSIX
 import VFIOUserClient
 
 #if canImport(Glibc)

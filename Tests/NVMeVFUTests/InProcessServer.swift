@@ -3,6 +3,7 @@ import CShims
 import Foundation
 import NVMe
 import NVMeVFU
+import POSIX
 import Synchronization
 import VFIOUser
 import VFIOUserClient
@@ -57,7 +58,7 @@ final class InProcessServer: Sendable {
             let ns = Namespace(
               id: UInt32(index + 1), backend: backend, blockSize: 512,
               identifierSeed: Self.serial)
-          else { throw SystemError.invalidArgument }
+          else { throw Errno.invalidArgument }
           namespaces.append(ns)
         }
         let device = try NVMeDevice(

@@ -1,3 +1,4 @@
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -128,7 +129,7 @@ func deviceDMA(_ client: VFIOUserClient, op: UInt8, address: UInt64, length: UIn
     // window remains.
     let probe = ClosureProbe()
     defer { probe.close() }
-    expectErrno(SystemError(EACCES)) {
+    expectErrno(Errno(EACCES)) {
       _ = try client.request(.dmaMap, payload: bad.encoded, fds: [probe.writeEnd])
     }
     probe.dropOurCopy()

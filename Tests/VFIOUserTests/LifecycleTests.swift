@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -71,7 +72,7 @@ import VFIOUserClient
     try server.listen(path: path)
     #expect(UnixSocket.isServed(path: path))
     let second = VFIOUserServer(device: try TestDevice(log: DeviceLog()))
-    expectErrno(SystemError(EADDRINUSE)) { try second.listen(path: path) }
+    expectErrno(Errno(EADDRINUSE)) { try second.listen(path: path) }
     server.closeListener()
     #expect(access(path, F_OK) != 0)  // unlinked on close
   }

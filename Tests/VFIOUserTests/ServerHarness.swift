@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Synchronization
 import Testing
 import VFIOUser
@@ -112,13 +113,13 @@ func rawMessage(
 
 /// Expects `body` to throw exactly `expected`.
 func expectErrno(
-  _ expected: SystemError, sourceLocation: SourceLocation = #_sourceLocation,
+  _ expected: Errno, sourceLocation: SourceLocation = #_sourceLocation,
   _ body: () throws -> Void
 ) {
   do {
     try body()
     Issue.record("expected \(expected), got success", sourceLocation: sourceLocation)
-  } catch let error as SystemError {
+  } catch let error as Errno {
     #expect(error == expected, sourceLocation: sourceLocation)
   } catch {
     Issue.record("expected \(expected), got \(error)", sourceLocation: sourceLocation)

@@ -1,3 +1,5 @@
+import POSIX
+
 /// How a region can be mmapped by the client.
 public struct RegionMmap: Sendable {
   /// The device's descriptor; the server sends a copy with each region-info reply and
@@ -45,10 +47,10 @@ public protocol VFIOUserDevice: AnyObject {
 
   /// Bounds against `region(index).size` are checked by the server before these calls.
   func readRegion(_ index: Int, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   func writeRegion(_ index: Int, offset: UInt64, from data: UnsafeRawBufferPointer)
-    throws(SystemError)
-  func reset() throws(SystemError)
+    throws(Errno)
+  func reset() throws(Errno)
 
   /// Called once when the server is built: the tables the device uses for DMA and IRQs.
   func attach(dma: DMASpace, irqs: IRQTable)

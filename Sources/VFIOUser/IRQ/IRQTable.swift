@@ -1,3 +1,5 @@
+import POSIX
+
 /// The client's interrupt wiring: per IRQ type and vector, the eventfds it gave us and
 /// the mask state, with VFIO_USER_DEVICE_SET_IRQS semantics. Owned by one thread.
 public final class IRQTable {
@@ -62,7 +64,7 @@ public final class IRQTable {
   /// Applies one SET_IRQS. `fds` are the descriptors that came with it: on success the
   /// table keeps those it stores and this closes none; on failure nothing is changed and
   /// the caller still owns (and closes) all of them.
-  public func apply(_ set: IRQSet, fds: [Int32]) throws(SystemError) {
+  public func apply(_ set: IRQSet, fds: [Int32]) throws(Errno) {
     guard set.argsz >= UInt32(IRQSet.size), let (kind, action) = set.decodedFlags,
       set.index < UInt32(vectors.count)
     else { throw .invalidArgument }

@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -58,11 +60,11 @@ public final class VFIOUserServer {
   // MARK: listening and accepting
 
   /// Listens at `path`. A stale socket file is replaced; a live server there is EADDRINUSE.
-  public func listen(path: String) throws(SystemError) {
+  public func listen(path: String) throws(Errno) {
     var st = stat()
     if lstat(path, &st) == 0 {
-      guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError(EEXIST) }
-      if UnixSocket.isServed(path: path) { throw SystemError(EADDRINUSE) }
+      guard st.st_mode & S_IFMT == S_IFSOCK else { throw Errno(EEXIST) }
+      if UnixSocket.isServed(path: path) { throw Errno(EADDRINUSE) }
       unlink(path)
     }
     let fd = try UnixSocket.listen(path: path)
@@ -71,20 +73,20 @@ public final class VFIOUserServer {
   }
 
   /// Serves an inherited descriptor (`--fd`): a listening socket, or one already connected.
-  public func adopt(fd: Int32) throws(SystemError) {
+  public func adopt(fd: Int32) throws(Errno) {
     var listening: Int32 = 0
     var length = socklen_t(MemoryLayout<Int32>.size)
-    _ = try syscallRetrying { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
+    _ = try syscall { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
     if listening != 0 { try adoptListener(fd) } else { try attach(socket: fd) }
   }
 
-  private func adoptListener(_ fd: Int32) throws(SystemError) {
+  private func adoptListener(_ fd: Int32) throws(Errno) {
     try FileDescriptor.setNonBlocking(fd)
     listener = fd
   }
 
   /// Starts serving an already-connected socket (replacing nothing: one client at a time).
-  public func attach(socket fd: Int32) throws(SystemError) {
+  public func attach(socket fd: Int32) throws(Errno) {
     guard connection == nil else {
       FileDescriptor.close(fd)
       throw .busy
@@ -156,7 +158,7 @@ public final class VFIOUserServer {
   }
 
   /// Blocks serving clients until `stop` is signalled.
-  public func run(until stop: StopSignal) throws(SystemError) {
+  public func run(until stop: StopSignal) throws(Errno) {
     while true {
       var fds = [pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
       if let connection {
@@ -164,7 +166,7 @@ public final class VFIOUserServer {
       } else if listener >= 0 {
         fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
       }
-      _ = try syscallRetrying { poll(&fds, nfds_t(fds.count), -1) }
+      _ = try syscall { poll(&fds, nfds_t(fds.count), -1) }
       if fds[0].revents != 0 { return }
       guard fds.count > 1, fds[1].revents != 0 else { continue }
       if connection != nil { serviceConnection() } else { acceptPending() }
@@ -223,9 +225,9 @@ public final class VFIOUserServer {
 
   enum Outcome {
     case success(payload: [UInt8], fds: [Int32])
-    case failure(SystemError)
+    case failure(Errno)
     /// Reply with an error, then drop the client (failed version negotiation).
-    case fatal(SystemError)
+    case fatal(Errno)
 
     static let empty = Outcome.success(payload: [], fds: [])
     static func payload(_ bytes: [UInt8]) -> Outcome { .success(payload: bytes, fds: []) }
@@ -256,7 +258,7 @@ public final class VFIOUserServer {
 public struct StopSignal: Sendable {
   public let fd: Int32
 
-  public init() throws(SystemError) { fd = try EventFD.create() }
+  public init() throws(Errno) { fd = try EventFD.create() }
 
   public func signal() { EventFD.signal(fd) }
   public func close() { FileDescriptor.close(fd) }

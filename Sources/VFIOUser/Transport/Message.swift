@@ -1,3 +1,5 @@
+import POSIX
+
 /// One whole message as received: header, payload, and the descriptors that came with it.
 /// The descriptors are owned by whoever holds the message: take the ones you keep with
 /// `takeFDs()`, and `closeFDs()` the rest.

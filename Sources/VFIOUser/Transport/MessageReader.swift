@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -17,7 +19,7 @@ public struct MessageReader {
     /// A header whose size field cannot be framed (below 16 or above the limit); the
     /// stream cannot be trusted after it. Descriptors that came with it are closed.
     case unframeable(MessageHeader)
-    case failed(SystemError)
+    case failed(Errno)
   }
 
   private enum State {

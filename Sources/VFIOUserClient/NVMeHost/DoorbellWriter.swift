@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 import VFIOUser
 
 /// Where the host rings NVMe doorbells: straight into BAR0's sparse-mmapped
@@ -25,7 +26,7 @@ final class DoorbellWriter {
   init(
     client: VFIOUserClient, region: UInt32, doorbellOffset: UInt64, stride: Int,
     allowMmap: Bool
-  ) throws(SystemError) {
+  ) throws(Errno) {
     self.client = client
     self.region = region
     self.doorbellOffset = doorbellOffset
@@ -60,7 +61,7 @@ final class DoorbellWriter {
 
   /// Doorbell slot: SQ y tail is 2y, CQ y head is 2y + 1.
   @inline(__always)
-  func ring(slot: Int, value: UInt32) throws(SystemError) {
+  func ring(slot: Int, value: UInt32) throws(Errno) {
     let offset = slot &* stride
     if let doorbells, offset >= 0, offset <= mappedBytes &- 4 {
       // Release: the queue entries written before are visible first.

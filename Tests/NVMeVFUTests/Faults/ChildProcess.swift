@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)

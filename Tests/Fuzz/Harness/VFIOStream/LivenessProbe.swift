@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 /// After an input: a brand-new client must be served as if nothing had

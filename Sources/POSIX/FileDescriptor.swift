@@ -14,25 +14,25 @@ public enum FileDescriptor {
     for fd in fds { close(fd) }
   }
 
-  public static func setNonBlocking(_ fd: Int32, _ on: Bool = true) throws(SystemError) {
-    let flags = try syscallRetrying { fcntl(fd, F_GETFL) }
+  public static func setNonBlocking(_ fd: Int32, _ on: Bool = true) throws(Errno) {
+    let flags = try syscall { fcntl(fd, F_GETFL) }
     let wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
-    _ = try syscallRetrying { fcntl(fd, F_SETFL, wanted) }
+    _ = try syscall { fcntl(fd, F_SETFL, wanted) }
   }
 
-  public static func setCloseOnExec(_ fd: Int32) throws(SystemError) {
-    _ = try syscallRetrying { fcntl(fd, F_SETFD, FD_CLOEXEC) }
+  public static func setCloseOnExec(_ fd: Int32) throws(Errno) {
+    _ = try syscall { fcntl(fd, F_SETFD, FD_CLOEXEC) }
   }
 
   /// Duplicates `fd` (close-on-exec), e.g. to hand out a copy that the receiver may close.
-  public static func duplicate(_ fd: Int32) throws(SystemError) -> Int32 {
-    try syscallRetrying { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+  public static func duplicate(_ fd: Int32) throws(Errno) -> Int32 {
+    try syscall { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
   }
 
   /// The size of the file behind `fd`.
-  public static func size(_ fd: Int32) throws(SystemError) -> UInt64 {
+  public static func size(_ fd: Int32) throws(Errno) -> UInt64 {
     var st = stat()
-    _ = try syscallRetrying { fstat(fd, &st) }
+    _ = try syscall { fstat(fd, &st) }
     return UInt64(clamping: st.st_size)
   }
 }

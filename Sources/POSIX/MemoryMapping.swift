@@ -35,7 +35,7 @@ public struct MemoryMapping: @unchecked Sendable {
 
   /// Maps `length` bytes of `fd` at `offset`, shared, with `access`.
   public static func map(fd: Int32, offset: UInt64, length: UInt64, access: Access)
-    throws(SystemError) -> MemoryMapping
+    throws(Errno) -> MemoryMapping
   {
     guard length > 0, let size = Int(exactly: length), let off = off_t(exactly: offset) else {
       throw .invalidArgument
@@ -61,15 +61,15 @@ public enum SharedMemory {
   /// end would raise SIGBUS in every process that maps it. Tests that play
   /// such a peer pass false.
   public static func create(name: String, size: UInt64, sealed: Bool = true)
-    throws(SystemError) -> Int32
+    throws(Errno) -> Int32
   {
-    let fd = try syscallRetrying { cshim_memfd_create(name) }
+    let fd = try syscall { cshim_memfd_create(name) }
     guard let length = off_t(exactly: size) else {
       FileDescriptor.close(fd)
       throw .invalidArgument
     }
     if ftruncate(fd, length) != 0 || (sealed && cshim_seal_size(fd) != 0) {
-      let error = SystemError.current
+      let error = Errno.current
       FileDescriptor.close(fd)
       throw error
     }
