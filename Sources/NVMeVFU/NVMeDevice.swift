@@ -17,7 +17,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   public let function: PCIFunction
   public let controller: NVMeController
   public let doorbellMode: DoorbellMode
-  private let memfd: Int32
+  private let memfd: FileDescriptor
   private let doorbellMapping: MemoryMapping
   private var dma: DMASpace?
   private var irqs: IRQTable?
@@ -43,14 +43,9 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
         vectors: settings.interruptVectors, bar: 0, tableOffset: BAR0Layout.msixTableOffset,
         pbaOffset: BAR0Layout.msixPBAOffset))
     memfd = try SharedMemory.create(name: "nvme-vfu-bar0", size: BAR0Layout.memfdSize)
-    do {
-      doorbellMapping = try MemoryMapping.map(
-        fd: memfd, offset: BAR0Layout.doorbellOffset, length: BAR0Layout.doorbellSize,
-        access: MemoryMapping.Access(read: true, write: true))
-    } catch {
-      FileDescriptor.close(memfd)
-      throw error
-    }
+    doorbellMapping = try MemoryMapping.map(
+      fd: memfd, offset: BAR0Layout.doorbellOffset, length: BAR0Layout.doorbellSize,
+      access: MemoryMapping.Access(read: true, write: true))
     controller = NVMeController(
       settings: settings, namespaces: namespaces, doorbells: doorbellMapping.base,
       doorbellBytes: Int(BAR0Layout.doorbellSize))
@@ -62,7 +57,6 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
 
   deinit {
     doorbellMapping.unmap()
-    FileDescriptor.close(memfd)
   }
 
   // MARK: VFIOUserDevice

@@ -20,7 +20,7 @@ public final class Reactor {
   public private(set) var statistics = ReactorStatistics()
   /// Extra descriptors that end the wait (signalfd, a stop eventfd) and what
   /// to do when one is readable. Returning false stops the reactor.
-  private var wakeups: [(fd: Int32, handler: () -> Bool)] = []
+  private var wakeups: [(fd: FileDescriptor, handler: () -> Bool)] = []
   private var running = false
   /// Reused for every wait so an idle wakeup allocates nothing.
   private var pollSet: [pollfd] = []
@@ -35,7 +35,7 @@ public final class Reactor {
     self.policy = policy
   }
 
-  public func addWakeup(fd: Int32, handler: @escaping () -> Bool) {
+  public func addWakeup(fd: FileDescriptor, handler: @escaping () -> Bool) {
     wakeups.append((fd, handler))
   }
 
@@ -133,7 +133,7 @@ public final class Reactor {
   private func pollWakeups() {
     pollSet.removeAll(keepingCapacity: true)
     for wakeup in wakeups {
-      pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0))
     }
     guard !pollSet.isEmpty, cshim_ppoll_us(&pollSet, UInt(pollSet.count), 0) > 0 else { return }
     dispatchWakeups()
@@ -146,13 +146,13 @@ public final class Reactor {
   private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
     pollSet.removeAll(keepingCapacity: true)
     for wakeup in wakeups {
-      pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0))
     }
     let socketIndex = pollSet.count
     if let connection = server.connection {
-      pollSet.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
-    } else if server.listener >= 0 {
-      pollSet.append(pollfd(fd: server.listener, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
+    } else if let listener = server.listener {
+      pollSet.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
     }
     for ns in device.controller.namespaces {
       if let fd = ns.backend.completionFD, ns.backend.inFlight > 0 {

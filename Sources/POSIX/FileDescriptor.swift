@@ -1,38 +1,41 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// Thin helpers over raw descriptors. Ownership is explicit at each call site: whoever
-/// takes a descriptor out of a message closes it.
-public enum FileDescriptor {
-  /// Closes `fd` if it is a descriptor (>= 0); close errors are not actionable here.
-  public static func close(_ fd: Int32) {
+/// An open descriptor that this object owns: it is closed when the last reference goes,
+/// or earlier by `close()`. A final class rather than a `~Copyable` struct because
+/// descriptors sit in arrays (the SCM_RIGHTS descriptors of a message, an IRQ table's
+/// eventfds) and are shared by the holders that use them (a DMA window's backing file
+/// and the message it came with); sharing a reference never duplicates the descriptor.
+public final class FileDescriptor: Sendable {
+  // Atomic: `close()` may race a reader on another thread (a reactor waking on it);
+  // whoever exchanges the number out closes it, exactly once.
+  private let raw: Atomic<Int32>
+
+  /// Takes ownership of `rawValue`, a descriptor nobody else closes.
+  public init(owning rawValue: Int32) {
+    raw = Atomic(rawValue)
+  }
+
+  deinit { close() }
+
+  /// The descriptor's number, for a system call made now; -1 once closed. Borrowed: do
+  /// not close it, and do not keep it past this object's life.
+  public var rawValue: Int32 { raw.load(ordering: .relaxed) }
+
+  /// Closes now rather than at the last release (a peer must see end of stream, a
+  /// replaced vector must stop firing). Later calls do nothing; close errors are not
+  /// actionable here.
+  public func close() {
+    let fd = raw.exchange(-1, ordering: .relaxed)
     if fd >= 0 { _ = Glibc.close(fd) }
   }
 
-  public static func close<S: Sequence>(all fds: S) where S.Element == Int32 {
-    for fd in fds { close(fd) }
-  }
-
-  public static func setNonBlocking(_ fd: Int32, _ on: Bool = true) throws(Errno) {
-    let flags = try syscall { fcntl(fd, F_GETFL) }
+  public func setNonBlocking(_ on: Bool = true) throws(Errno) {
+    let flags = try syscall { fcntl(rawValue, F_GETFL) }
     let wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
-    _ = try syscall { fcntl(fd, F_SETFL, wanted) }
-  }
-
-  public static func setCloseOnExec(_ fd: Int32) throws(Errno) {
-    _ = try syscall { fcntl(fd, F_SETFD, FD_CLOEXEC) }
-  }
-
-  /// Duplicates `fd` (close-on-exec), e.g. to hand out a copy that the receiver may close.
-  public static func duplicate(_ fd: Int32) throws(Errno) -> Int32 {
-    try syscall { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
-  }
-
-  /// The size of the file behind `fd`.
-  public static func size(_ fd: Int32) throws(Errno) -> UInt64 {
-    var st = stat()
-    _ = try syscall { fstat(fd, &st) }
-    return UInt64(clamping: st.st_size)
+    _ = try syscall { fcntl(rawValue, F_SETFL, wanted) }
   }
 }

@@ -23,6 +23,15 @@ public enum MonotonicClock {
     }
   }
 
+  /// Sleeps until the clock reads `deadline` (nanoseconds), through signals.
+  public static func sleep(untilNanoseconds deadline: UInt64) {
+    var target = timespec(
+      tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+    // clock_nanosleep returns its error rather than setting errno; an absolute
+    // deadline makes the retry after a signal exact.
+    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}
+  }
+
   @inline(__always)
   static func read(_ clock: clockid_t, _ combine: (UInt64, UInt64) -> UInt64) -> UInt64 {
     var now = timespec()

@@ -74,8 +74,7 @@ public final class GuestRAM {
     case .memfd:
       let fd = try SharedMemory.create(name: name, size: UInt64(rounded))
       // The mapping keeps the memory alive; the descriptor is only needed
-      // long enough to send it.
-      defer { FileDescriptor.close(fd) }
+      // long enough to send it, and closes when this scope ends.
       let mapping = try MemoryMapping.map(
         fd: fd, offset: 0, length: UInt64(rounded), access: .readWrite)
       do {

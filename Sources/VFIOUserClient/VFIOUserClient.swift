@@ -24,7 +24,7 @@ public final class VFIOUserClient {
   /// IDs posted since the last reply to a request.
   var posted = PostedWindow()
 
-  public init(socket: Int32, maxMessageSize: Int = 16 + 64 + (1 << 20)) throws(Errno) {
+  public init(socket: FileDescriptor, maxMessageSize: Int = 16 + 64 + (1 << 20)) throws(Errno) {
     connection = try Connection(socket: socket, maxMessageSize: maxMessageSize)
   }
 
@@ -35,7 +35,7 @@ public final class VFIOUserClient {
   // MARK: requests
 
   /// Sends a command and waits for the matching reply; returns it (descriptors included).
-  public func request(_ command: Command, payload: [UInt8] = [], fds: [Int32] = [])
+  public func request(_ command: Command, payload: [UInt8] = [], fds: [FileDescriptor] = [])
     throws(Errno)
     -> Message
   {
@@ -45,7 +45,7 @@ public final class VFIOUserClient {
   }
 
   /// Sends raw bytes (tests use this for malformed input).
-  public func sendRaw(_ bytes: [UInt8], fds: [Int32] = []) throws(Errno) {
+  public func sendRaw(_ bytes: [UInt8], fds: [FileDescriptor] = []) throws(Errno) {
     try UnixSocket.send(connection.socket, bytes, fds: fds)
   }
 
@@ -107,8 +107,8 @@ public final class VFIOUserClient {
   public struct RegionReply {
     public var info: RegionInfo
     public var sparse: SparseMmapCapability?
-    /// The descriptor to mmap; the caller owns (and closes) it.
-    public var fd: Int32?
+    /// The descriptor to mmap (any further ones the server sent close with the reply).
+    public var fd: FileDescriptor?
   }
 
   public func regionInfo(_ index: UInt32, argsz: UInt32 = 256) throws(Errno) -> RegionReply {
@@ -121,7 +121,6 @@ public final class VFIOUserClient {
       var reader = WireReader(reply.payload, offset: Int(info.capOffset))
       sparse = try? SparseMmapCapability(from: &reader)
     }
-    FileDescriptor.close(all: fds.dropFirst())
     return RegionReply(info: info, sparse: sparse, fd: fds.first)
   }
 
@@ -130,7 +129,7 @@ public final class VFIOUserClient {
     return try IRQInfo(payload: reply.payload)
   }
 
-  public func setIRQs(_ set: IRQSet, fds: [Int32] = []) throws(Errno) {
+  public func setIRQs(_ set: IRQSet, fds: [FileDescriptor] = []) throws(Errno) {
     _ = try request(.deviceSetIRQs, payload: set.encoded, fds: fds)
   }
 
@@ -173,7 +172,7 @@ public final class VFIOUserClient {
   /// Shares `size` bytes at `address`: by `fd` (mmapped by the server) or, without one,
   /// by messages answered from `messageMemory`.
   public func dmaMap(
-    address: UInt64, size: UInt64, fd: Int32?, offset: UInt64 = 0, readable: Bool = true,
+    address: UInt64, size: UInt64, fd: FileDescriptor?, offset: UInt64 = 0, readable: Bool = true,
     writable: Bool = true
   )
     throws(Errno)

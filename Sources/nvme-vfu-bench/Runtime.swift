@@ -34,8 +34,9 @@ struct InterruptPollSet {
     let fds = enabled ? queues.compactMap { queue in host.vectors?.fds[queue.vector] } : []
     count = fds.count
     entries = UnsafeMutablePointer<pollfd>.allocate(capacity: max(1, fds.count))
+    // Borrowed numbers: the host's vectors outlive the run that polls them.
     for (index, fd) in fds.enumerated() {
-      entries[index] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      entries[index] = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
     }
   }
 

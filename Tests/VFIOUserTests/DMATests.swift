@@ -9,7 +9,7 @@ import VFIOUserClient
 
 /// Client memory shared as a memfd, as QEMU shares guest RAM.
 struct GuestRAM {
-  let fd: Int32
+  let fd: FileDescriptor
   let mapping: MemoryMapping
 
   init(size: UInt64) throws {
@@ -19,7 +19,7 @@ struct GuestRAM {
 
   func close() {
     mapping.unmap()
-    FileDescriptor.close(fd)
+    fd.close()
   }
 }
 

@@ -66,7 +66,7 @@ import VFIOUserClient
     let path = "\(dir)/vfu-stale-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
     // A socket file nobody serves any more.
     let stale = try UnixSocket.listen(path: path)
-    FileDescriptor.close(stale)
+    stale.close()
     let device = try TestDevice(log: DeviceLog())
     let server = VFIOUserServer(device: device)
     try server.listen(path: path)

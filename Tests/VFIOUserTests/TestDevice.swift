@@ -32,7 +32,7 @@ final class TestDevice: VFIOUserDevice {
   static let msixIndex = 2
 
   let log: DeviceLog
-  let memfd: Int32
+  let memfd: FileDescriptor
   let page: MemoryMapping
   var registers = [UInt8](repeating: 0, count: 0x1000)
   var config = [UInt8](repeating: 0, count: 256)
@@ -49,7 +49,6 @@ final class TestDevice: VFIOUserDevice {
 
   deinit {
     page.unmap()
-    FileDescriptor.close(memfd)
   }
 
   let deviceFlags = DeviceInfo.flagReset | DeviceInfo.flagPCI

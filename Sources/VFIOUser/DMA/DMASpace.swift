@@ -35,11 +35,12 @@ public final class DMASpace {
   public var regions: [DMARegion] { entries.map(\.region) }
   public var count: Int { entries.count }
 
-  /// Validates and records a window; mmaps `fd` when given (the caller still closes `fd`).
+  /// Validates and records a window; mmaps `fd` when given (the mapping outlives `fd`,
+  /// which this does not keep).
   /// EINVAL for zero or unaligned sizes, wrap-around or unknown flags; EEXIST on overlap;
   /// ENOSPC past the map limit.
   @discardableResult
-  public func add(_ request: DMAMapRequest, fd: Int32?) throws(Errno) -> DMARegion {
+  public func add(_ request: DMAMapRequest, fd: FileDescriptor?) throws(Errno) -> DMARegion {
     let known = DMAMapRequest.readable | DMAMapRequest.writable
     guard request.flags & ~known == 0, request.size > 0 else { throw .invalidArgument }
     let mask = pageSize &- 1
@@ -78,9 +79,9 @@ public final class DMASpace {
   /// kill the server at the guest's first access (found by the vfio-stream
   /// fuzz target). Descriptors that are not regular files (/dev/zero) have no
   /// such end; their mmap succeeds or fails on its own.
-  static func checkBacking(fd: Int32, offset: UInt64, size: UInt64) throws(Errno) {
+  static func checkBacking(fd: FileDescriptor, offset: UInt64, size: UInt64) throws(Errno) {
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw .current }
+    guard fstat(fd.rawValue, &st) == 0 else { throw .current }
     guard st.st_mode & S_IFMT == S_IFREG else { return }
     let (end, overflow) = offset.addingReportingOverflow(size)
     guard !overflow, end <= UInt64(clamping: st.st_size) else { throw .invalidArgument }

@@ -4,13 +4,13 @@ import POSIX
 public struct RegionMmap: Sendable {
   /// The device's descriptor; the server sends a copy with each region-info reply and
   /// never closes the device's own.
-  public var fd: Int32
+  public var fd: FileDescriptor
   /// File offset of the region's first byte (what the client passes to mmap()).
   public var offset: UInt64
   /// When set, only these windows (relative to `offset`) may be mapped: sparse mmap.
   public var sparseAreas: [SparseArea]?
 
-  public init(fd: Int32, offset: UInt64 = 0, sparseAreas: [SparseArea]? = nil) {
+  public init(fd: FileDescriptor, offset: UInt64 = 0, sparseAreas: [SparseArea]? = nil) {
     self.fd = fd
     self.offset = offset
     self.sparseAreas = sparseAreas

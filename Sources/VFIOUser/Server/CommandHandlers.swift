@@ -59,7 +59,7 @@ extension VFIOUserServer {
     }
   }
 
-  private func dmaMap(_ payload: [UInt8], fd: Int32?) throws(Errno) -> Outcome {
+  private func dmaMap(_ payload: [UInt8], fd: FileDescriptor?) throws(Errno) -> Outcome {
     let request = try DMAMapRequest(payload: payload)
     guard request.argsz >= UInt32(DMAMapRequest.size) else { throw .invalidArgument }
     let region = try dma.add(request, fd: fd)
@@ -151,7 +151,7 @@ extension VFIOUserServer {
     return .payload(info.encoded)
   }
 
-  private func setIRQs(_ payload: [UInt8], fds: [Int32]) throws(Errno) {
+  private func setIRQs(_ payload: [UInt8], fds: [FileDescriptor]) throws(Errno) {
     let request = try IRQSet(payload: payload)
     try irqs.apply(request, fds: fds)
     device.irqsChanged(index: Int(request.index))

@@ -16,7 +16,7 @@ public final class VFIOUserServer {
   public let options: ServerOptions
   public var log: (LogLevel, String) -> Void = { _, _ in }
 
-  public private(set) var listener: Int32 = -1
+  public private(set) var listener: FileDescriptor?
   private var socketPath: String?
   public private(set) var connection: Connection?
   /// Set once VERSION succeeded on the current connection.
@@ -73,22 +73,19 @@ public final class VFIOUserServer {
   }
 
   /// Serves an inherited descriptor (`--fd`): a listening socket, or one already connected.
-  public func adopt(fd: Int32) throws(Errno) {
-    var listening: Int32 = 0
-    var length = socklen_t(MemoryLayout<Int32>.size)
-    _ = try syscall { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
-    if listening != 0 { try adoptListener(fd) } else { try attach(socket: fd) }
+  public func adopt(_ fd: FileDescriptor) throws(Errno) {
+    if try UnixSocket.isListening(fd) { try adoptListener(fd) } else { try attach(socket: fd) }
   }
 
-  private func adoptListener(_ fd: Int32) throws(Errno) {
-    try FileDescriptor.setNonBlocking(fd)
+  private func adoptListener(_ fd: FileDescriptor) throws(Errno) {
+    try fd.setNonBlocking()
     listener = fd
   }
 
   /// Starts serving an already-connected socket (replacing nothing: one client at a time).
-  public func attach(socket fd: Int32) throws(Errno) {
+  public func attach(socket fd: FileDescriptor) throws(Errno) {
     guard connection == nil else {
-      FileDescriptor.close(fd)
+      fd.close()
       throw .busy
     }
     connection = try Connection(socket: fd, maxMessageSize: options.maxIncomingMessageSize)
@@ -101,7 +98,7 @@ public final class VFIOUserServer {
   /// Accepts one waiting client when none is being served. True if one was accepted.
   @discardableResult
   public func acceptPending() -> Bool {
-    guard connection == nil, listener >= 0 else { return false }
+    guard connection == nil, let listener else { return false }
     do {
       guard let fd = try UnixSocket.accept(listener) else { return false }
       try attach(socket: fd)
@@ -113,8 +110,8 @@ public final class VFIOUserServer {
   }
 
   public func closeListener() {
-    FileDescriptor.close(listener)
-    listener = -1
+    listener?.close()
+    listener = nil
     if let socketPath { unlink(socketPath) }
     socketPath = nil
   }
@@ -160,11 +157,11 @@ public final class VFIOUserServer {
   /// Blocks serving clients until `stop` is signalled.
   public func run(until stop: StopSignal) throws(Errno) {
     while true {
-      var fds = [pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
+      var fds = [pollfd(fd: stop.fd.rawValue, events: Int16(POLLIN), revents: 0)]
       if let connection {
-        fds.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
-      } else if listener >= 0 {
-        fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+        fds.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
+      } else if let listener {
+        fds.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
       }
       _ = try syscall { poll(&fds, nfds_t(fds.count), -1) }
       if fds[0].revents != 0 { return }
@@ -224,7 +221,7 @@ public final class VFIOUserServer {
   }
 
   enum Outcome {
-    case success(payload: [UInt8], fds: [Int32])
+    case success(payload: [UInt8], fds: [FileDescriptor])
     case failure(Errno)
     /// Reply with an error, then drop the client (failed version negotiation).
     case fatal(Errno)
@@ -256,10 +253,10 @@ public final class VFIOUserServer {
 
 /// An eventfd another thread signals to make `run` return.
 public struct StopSignal: Sendable {
-  public let fd: Int32
+  public let fd: FileDescriptor
 
   public init() throws(Errno) { fd = try EventFD.create() }
 
   public func signal() { EventFD.signal(fd) }
-  public func close() { FileDescriptor.close(fd) }
+  public func close() { fd.close() }
 }

@@ -6,20 +6,20 @@ import POSIX
 
 /// One connected vfio-user peer: a non-blocking socket, a reader, and typed sends.
 public final class Connection {
-  public let socket: Int32
+  public let socket: FileDescriptor
   public var reader: MessageReader
   private var nextID: UInt16 = 0
 
-  /// Takes ownership of `socket` and makes it non-blocking.
-  public init(socket: Int32, maxMessageSize: Int) throws(Errno) {
+  /// Takes `socket` and makes it non-blocking.
+  public init(socket: FileDescriptor, maxMessageSize: Int) throws(Errno) {
     self.socket = socket
     self.reader = MessageReader(maxMessageSize: maxMessageSize)
-    try FileDescriptor.setNonBlocking(socket)
+    try socket.setNonBlocking()
   }
 
   deinit {
     reader.discard()
-    FileDescriptor.close(socket)
+    socket.close()
   }
 
   /// A fresh id for a message this side starts.
@@ -28,7 +28,7 @@ public final class Connection {
     return nextID
   }
 
-  public func send(_ header: MessageHeader, payload: [UInt8] = [], fds: [Int32] = [])
+  public func send(_ header: MessageHeader, payload: [UInt8] = [], fds: [FileDescriptor] = [])
     throws(Errno)
   {
     var writer = WireWriter(capacity: MessageHeader.size + payload.count)
@@ -38,7 +38,7 @@ public final class Connection {
   }
 
   public func sendReply(
-    to request: MessageHeader, payload: [UInt8] = [], fds: [Int32] = []
+    to request: MessageHeader, payload: [UInt8] = [], fds: [FileDescriptor] = []
   ) throws(Errno) {
     var header = request
     header.flags = MessageHeader.Kind.reply.rawValue
@@ -57,7 +57,7 @@ public final class Connection {
 
   /// Sends a command; returns its id for matching the reply.
   public func sendCommand(
-    _ command: Command, payload: [UInt8] = [], fds: [Int32] = [], noReply: Bool = false
+    _ command: Command, payload: [UInt8] = [], fds: [FileDescriptor] = [], noReply: Bool = false
   ) throws(Errno) -> UInt16 {
     let id = makeID()
     let header = MessageHeader(

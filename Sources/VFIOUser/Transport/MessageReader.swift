@@ -31,7 +31,7 @@ public struct MessageReader {
   private var state = State.header
   private var buffer = [UInt8](repeating: 0, count: MessageHeader.size)
   private var filled = 0
-  private var fds: [Int32] = []
+  private var fds: [FileDescriptor] = []
   private var fdsTruncated = false
 
   public init(maxMessageSize: Int) {
@@ -40,7 +40,7 @@ public struct MessageReader {
 
   /// Descriptors of a half-read message, closed when the connection goes away.
   public mutating func discard() {
-    FileDescriptor.close(all: fds)
+    for fd in fds { fd.close() }
     fds = []
     fdsTruncated = false
     state = .header
@@ -48,7 +48,7 @@ public struct MessageReader {
     buffer = [UInt8](repeating: 0, count: MessageHeader.size)
   }
 
-  public mutating func next(from socket: Int32) -> Event {
+  public mutating func next(from socket: FileDescriptor) -> Event {
     while true {
       let wanted = buffer.count - filled
       if wanted > 0 {

@@ -32,8 +32,8 @@ final class DoorbellWriter {
     self.doorbellOffset = doorbellOffset
     self.stride = stride
     let reply = try client.regionInfo(region)
+    // The descriptor closes with `reply` once mapped (or not).
     guard let fd = reply.fd else { return }
-    defer { FileDescriptor.close(fd) }
     guard allowMmap, reply.info.flags & RegionInfo.flagMmap != 0 else { return }
     // The mmappable window that holds the first doorbell: a sparse area, or
     // the whole region when the server lists none.
