@@ -35,6 +35,7 @@ public final class FileBackend: BlockBackend {
   /// Things the operator should hear about, e.g. "O_DIRECT not supported on
   /// disk.img; using buffered I/O".
   public let warnings: [String]
+  // Borrowed for the reactor's poll: the backend keeps owning (and closes) the eventfd.
   public var completionFD: Int32? { eventFD.rawValue }
   public var inFlight: Int { table.used &+ (backlog.count &- backlogHead) }
   /// Plain counters, read or assigned whole: no dynamic exclusivity check
