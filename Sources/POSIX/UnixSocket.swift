@@ -146,6 +146,21 @@ public enum UnixSocket {
     return listening != 0
   }
 
+  /// Removes a socket file nobody serves any more, so `listen` can take its path. EEXIST
+  /// when `path` is not a socket, EADDRINUSE when a live server answers there.
+  public static func removeStale(path: String) throws(Errno) {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return }
+    guard st.st_mode & S_IFMT == S_IFSOCK else { throw Errno(EEXIST) }
+    if isServed(path: path) { throw Errno(EADDRINUSE) }
+    remove(path: path)
+  }
+
+  /// Unlinks the socket file at `path`; a missing one is fine.
+  public static func remove(path: String) {
+    _ = unlink(path)
+  }
+
   /// True when something accepts connections at `path` (a live server, not a stale file).
   public static func isServed(path: String) -> Bool {
     (try? connect(path: path)) != nil

@@ -61,12 +61,7 @@ public final class VFIOUserServer {
 
   /// Listens at `path`. A stale socket file is replaced; a live server there is EADDRINUSE.
   public func listen(path: String) throws(Errno) {
-    var st = stat()
-    if lstat(path, &st) == 0 {
-      guard st.st_mode & S_IFMT == S_IFSOCK else { throw Errno(EEXIST) }
-      if UnixSocket.isServed(path: path) { throw Errno(EADDRINUSE) }
-      unlink(path)
-    }
+    try UnixSocket.removeStale(path: path)
     let fd = try UnixSocket.listen(path: path)
     try adoptListener(fd)
     socketPath = path
@@ -112,7 +107,7 @@ public final class VFIOUserServer {
   public func closeListener() {
     listener?.close()
     listener = nil
-    if let socketPath { unlink(socketPath) }
+    if let socketPath { UnixSocket.remove(path: socketPath) }
     socketPath = nil
   }
 

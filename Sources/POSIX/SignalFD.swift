@@ -1,6 +1,4 @@
 import CShims
-import POSIX
-import VFIOUser
 
 #if canImport(Glibc)
   import Glibc
