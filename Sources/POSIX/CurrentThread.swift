@@ -1,6 +1,6 @@
 import CShims
 
-/// Facts about, and settings of, the calling thread (cshims_thread.h: glibc declares
+/// Settings of the calling thread (cshims_thread.h: glibc declares
 /// these only with _GNU_SOURCE).
 public enum CurrentThread {
   /// Pins the calling thread to CPU `cpu`.
@@ -8,7 +8,4 @@ public enum CurrentThread {
     guard let cpu = Int32(exactly: cpu) else { throw .invalidArgument }
     _ = try syscall { cshim_pin_thread(cpu) }
   }
-
-  /// The kernel's id of the calling thread (what /proc/self/task/TID names).
-  public static var kernelID: Int32 { cshim_gettid() }
 }
