@@ -7,8 +7,9 @@ import Synchronization
 /// An open descriptor that this object owns: it is closed when the last reference goes,
 /// or earlier by `close()`. A final class rather than a `~Copyable` struct because
 /// descriptors sit in arrays (the SCM_RIGHTS descriptors of a message, an IRQ table's
-/// eventfds) and are shared by the holders that use them (a DMA window's backing file
-/// and the message it came with); sharing a reference never duplicates the descriptor.
+/// eventfds) and are shared by the holders that use them (a device's BAR memfd, also
+/// named in each region description it hands out); sharing a reference never
+/// duplicates the descriptor.
 public final class FileDescriptor: Sendable {
   // Atomic: `close()` may race a reader on another thread (a reactor waking on it);
   // whoever exchanges the number out closes it, exactly once.
