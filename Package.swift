@@ -9,6 +9,7 @@ let package = Package(
   products: [
     .executable(name: "nvme-vfu-server", targets: ["nvme-vfu-server"]),
     .executable(name: "nvme-vfu-bench", targets: ["nvme-vfu-bench"]),
+    .library(name: "POSIX", targets: ["POSIX"]),
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
     .library(name: "VFIOUserClient", targets: ["VFIOUserClient"]),
@@ -26,31 +27,36 @@ let package = Package(
   targets: [
     // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
     .target(name: "CShims"),
-    .target(name: "VFIOUser", dependencies: ["CShims"], swiftSettings: strict),
+    // The one place system calls are wrapped: owned descriptors, Errno, EINTR retry,
+    // the monotonic clock, eventfd, mmap, AF_UNIX sockets, thread pinning.
+    .target(name: "POSIX", dependencies: ["CShims"], swiftSettings: strict),
+    .target(name: "VFIOUser", dependencies: ["POSIX", "CShims"], swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
     // What a namespace's store must do, apart from how any store does it.
     .target(name: "BackendContract", swiftSettings: strict),
-    .target(name: "NVMe", dependencies: ["BackendContract", "CShims"], swiftSettings: strict),
+    .target(
+      name: "NVMe", dependencies: ["BackendContract", "POSIX", "CShims"], swiftSettings: strict),
     // libaio from Debian's libaio-dev (the design card's one system package).
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
     .target(
-      name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "CShims"],
+      name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "POSIX", "CShims"],
       swiftSettings: strict),
     // The vfio-user protocol client: messages, guest RAM, interrupt vectors.
-    .target(name: "VFIOUserClient", dependencies: ["VFIOUser"], swiftSettings: strict),
+    .target(name: "VFIOUserClient", dependencies: ["VFIOUser", "POSIX"], swiftSettings: strict),
     // An NVMe host driver (admin and I/O queues, doorbells) over that client.
     .target(
-      name: "NVMeHostDriver", dependencies: ["VFIOUserClient", "VFIOUser", "NVMe", "CShims"],
+      name: "NVMeHostDriver",
+      dependencies: ["VFIOUserClient", "VFIOUser", "NVMe", "POSIX", "CShims"],
       swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
       name: "NVMeVFU",
-      dependencies: ["VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "CShims"],
+      dependencies: ["VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims"],
       swiftSettings: strict),
     .executableTarget(
       name: "nvme-vfu-server",
       dependencies: [
-        "NVMeVFU", "BlockIO", "VFIOUser",
+        "NVMeVFU", "BlockIO", "VFIOUser", "POSIX",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -62,7 +68,7 @@ let package = Package(
     .target(
       name: "BenchKit",
       dependencies: [
-        "NVMeHostDriver", "VFIOUserClient", "NVMe",
+        "NVMeHostDriver", "VFIOUserClient", "NVMe", "POSIX",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       swiftSettings: strict),
@@ -70,17 +76,18 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "BenchKit", "NVMeHostDriver", "NVMe", "CShims",
+        "BenchKit", "NVMeHostDriver", "NVMe", "POSIX", "CShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     // The client the fault tests kill (SIGKILL) with I/O in flight: a
     // process of its own, so the kernel tears its end down.
     .executableTarget(
-      name: "nvme-vfu-fault-client", dependencies: ["NVMeHostDriver", "VFIOUserClient", "NVMe"],
+      name: "nvme-vfu-fault-client",
+      dependencies: ["NVMeHostDriver", "VFIOUserClient", "NVMe", "POSIX"],
       path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
-      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "CShims"],
+      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims"],
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
     .testTarget(
@@ -88,16 +95,19 @@ let package = Package(
       dependencies: ["BenchKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
       swiftSettings: strict),
     .testTarget(
-      name: "NVMeTests", dependencies: ["NVMe", "BackendContract", "BlockIO"],
+      name: "NVMeTests", dependencies: ["NVMe", "BackendContract", "BlockIO", "POSIX"],
       swiftSettings: strict),
     .testTarget(
-      name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO"], swiftSettings: strict),
+      name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO", "POSIX"],
+      swiftSettings: strict),
     // Fuzzing (README "Fuzzing"): the harnesses, one per target, shared by the
     // libFuzzer binary (built with sanitizers by Tests/Fuzz/run.sh only) and the
     // replay tests, which run every seed and every saved finding under `swift test`.
     .target(
       name: "FuzzHarness",
-      dependencies: ["NVMeVFU", "VFIOUser", "NVMe", "BackendContract", "BlockIO", "CShims"],
+      dependencies: [
+        "NVMeVFU", "VFIOUser", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims",
+      ],
       path: "Tests/Fuzz/Harness", swiftSettings: strict),
     // With -DFUZZING (run.sh) libFuzzer's main drives it; otherwise a replay and
     // seed-writing tool.
@@ -113,7 +123,7 @@ let package = Package(
       name: "NVMeVFUTests",
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
-        "VFIOUser", "CShims", "BenchKit",
+        "VFIOUser", "POSIX", "CShims", "BenchKit",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

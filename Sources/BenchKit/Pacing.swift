@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -56,9 +58,7 @@ struct Pacer {
   }
 }
 
-/// Sleeps on CLOCK_MONOTONIC until `deadline` (nanoseconds), through signals.
+/// Sleeps on the monotonic clock until `deadline` (nanoseconds), through signals.
 func sleep(untilNanoseconds deadline: UInt64) {
-  var target = timespec(
-    tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-  while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}
+  MonotonicClock.sleep(untilNanoseconds: deadline)
 }

@@ -1,6 +1,7 @@
 import Histogram
 import NVMe
 import NVMeHostDriver
+import POSIX
 import VFIOUserClient
 
 #if canImport(Glibc)

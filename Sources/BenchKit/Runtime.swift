@@ -1,4 +1,5 @@
 import NVMeHostDriver
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -33,8 +34,9 @@ struct InterruptPollSet {
     let fds = enabled ? queues.compactMap { queue in host.vectors?.fds[queue.vector] } : []
     count = fds.count
     entries = UnsafeMutablePointer<pollfd>.allocate(capacity: max(1, fds.count))
+    // Borrowed numbers: the host's vectors outlive the run that polls them.
     for (index, fd) in fds.enumerated() {
-      entries[index] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      entries[index] = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
     }
   }
 
@@ -94,11 +96,11 @@ final class Progress {
 /// server's cost per I/O; nil when the file cannot be read or parsed.
 public enum ProcessCPU {
   public static func seconds(pid: Int32) -> Double? {
-    let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
+    let raw = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+    guard raw >= 0 else { return nil }
+    let fd = FileDescriptor(owning: raw)
     var buffer = [UInt8](repeating: 0, count: 1024)
-    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    let count = buffer.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress, $0.count) }
     guard count > 0 else { return nil }
     // The command name (field 2) may hold spaces: fields after the last ')'.
     guard let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }

@@ -1,4 +1,5 @@
 import BackendContract
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -37,7 +38,7 @@ public enum BackendFactory {
       }
       guard let backend = MemoryBackend(size: specSize, readOnly: readOnly) else {
         throw BlockIOError(
-          subject: "\(spec)", errno: ENOMEM, reason: "cannot allocate \(specSize) bytes")
+          subject: "\(spec)", errno: Errno(ENOMEM), reason: "cannot allocate \(specSize) bytes")
       }
       return OpenedBackend(backend: backend, warnings: [])
     case .file(let path):

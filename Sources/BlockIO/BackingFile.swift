@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -5,10 +7,11 @@
 /// An image file or block device opened, locked and measured for
 /// `FileBackend`: O_DIRECT when the filesystem takes it, else buffered.
 struct BackingFile {
-  /// `open(2)`, replaceable so tests can play a filesystem without O_DIRECT.
+  /// `open(2)`, replaceable so tests can play a filesystem without O_DIRECT; the
+  /// number it returns is owned at once.
   typealias Opener = (String, Int32, mode_t) -> Int32
 
-  var fd: Int32
+  var fd: FileDescriptor
   var size: UInt64
   var isDirect: Bool
   var isBlockDevice: Bool
@@ -34,7 +37,7 @@ struct BackingFile {
         try file.settleAlignment(
           path: path, readOnly: readOnly, blockSize: blockSize, opener: opener)
       } catch {
-        if file.fd >= 0 { Glibc.close(file.fd) }
+        file.fd.close()
         throw error
       }
       if !created, let createSize, createSize != file.size {
@@ -59,11 +62,11 @@ struct BackingFile {
     }
     let fd = retryingEINTR { opener(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
     if fd >= 0 {
-      Glibc.close(fd)
+      FileDescriptor(owning: fd).close()
       return true
     }
     let error = errno
-    guard error == EEXIST else { throw .system(path, errno: error) }
+    guard error == EEXIST else { throw .system(path, errno: Errno(error)) }
     return false
   }
 
@@ -75,21 +78,22 @@ struct BackingFile {
     let flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC
     var warnings: [String] = []
     var isDirect = direct
-    var fd = retryingEINTR { opener(path, flags | (direct ? Linux.openDirect : 0), 0) }
-    if fd < 0 && direct && errno == EINVAL {
+    var raw = retryingEINTR { opener(path, flags | (direct ? Linux.openDirect : 0), 0) }
+    if raw < 0 && direct && errno == EINVAL {
       warnings.append("O_DIRECT not supported on \(path); using buffered I/O")
       isDirect = false
-      fd = retryingEINTR { opener(path, flags, 0) }
+      raw = retryingEINTR { opener(path, flags, 0) }
     }
-    guard fd >= 0 else { throw .system(path, errno: errno) }
+    guard raw >= 0 else { throw .system(path, errno: .current) }
+    let fd = FileDescriptor(owning: raw)
     let mode = readOnly ? LOCK_SH : LOCK_EX
-    if retryingEINTR({ flock(fd, mode | LOCK_NB) }) != 0 {
+    if retryingEINTR({ flock(fd.rawValue, mode | LOCK_NB) }) != 0 {
       let error = errno
-      Glibc.close(fd)
+      fd.close()
       if error == EWOULDBLOCK {
-        throw BlockIOError(subject: path, errno: error, reason: "locked by another process")
+        throw BlockIOError(subject: path, errno: Errno(error), reason: "locked by another process")
       }
-      throw .system(path, errno: error)
+      throw .system(path, errno: Errno(error))
     }
     return BackingFile(
       fd: fd, size: 0, isDirect: isDirect, isBlockDevice: false, alignment: 1,
@@ -98,22 +102,24 @@ struct BackingFile {
 
   private func resize(to size: UInt64, path: String) throws(BlockIOError) {
     // createIfMissing bounded size by Int64.max.
-    if retryingEINTR({ ftruncate(fd, off_t(size)) }) != 0 {
-      throw .system(path, errno: errno)
+    if retryingEINTR({ ftruncate(fd.rawValue, off_t(size)) }) != 0 {
+      throw .system(path, errno: .current)
     }
   }
 
   /// Size from fstat, or from the driver for a block device.
   private mutating func measure(path: String) throws(BlockIOError) {
     var info = stat()
-    guard fstat(fd, &info) == 0 else { throw .system(path, errno: errno) }
+    guard fstat(fd.rawValue, &info) == 0 else { throw .system(path, errno: .current) }
     switch info.st_mode & S_IFMT {
     case S_IFREG:
       size = UInt64(clamping: info.st_size)
     case S_IFBLK:
       isBlockDevice = true
       var bytes: UInt64 = 0
-      guard ioctl(fd, Linux.blockGetSize64, &bytes) == 0 else { throw .system(path, errno: errno) }
+      guard ioctl(fd.rawValue, Linux.blockGetSize64, &bytes) == 0 else {
+        throw .system(path, errno: .current)
+      }
       size = bytes
     default:
       throw .invalid(path, "not a regular file or block device")
@@ -138,8 +144,7 @@ struct BackingFile {
       } else {
         "O_DIRECT reads fail on \(path)"
       }
-    Glibc.close(fd)  // releases the lock too; openLocked takes it again
-    fd = -1
+    fd.close()  // releases the lock too; openLocked takes it again
     let kept = warnings
     self = try Self.openLocked(path, readOnly: readOnly, direct: false, opener: opener)
     try measure(path: path)
@@ -148,7 +153,7 @@ struct BackingFile {
 
   private func sectorSize() -> Int? {
     var sector: Int32 = 0
-    guard ioctl(fd, Linux.blockGetSectorSize, &sector) == 0, sector >= 512,
+    guard ioctl(fd.rawValue, Linux.blockGetSectorSize, &sector) == 0, sector >= 512,
       sector & (sector &- 1) == 0
     else { return 512 }
     return Int(sector)
@@ -161,18 +166,10 @@ struct BackingFile {
     guard posix_memalign(&raw, 4096, 4096) == 0, let buffer = raw else { return 4096 }
     defer { free(buffer) }
     for candidate in [512, 4096] {
-      let got = retryingEINTR { pread(fd, buffer, candidate, 0) }
+      let got = retryingEINTR { pread(fd.rawValue, buffer, candidate, 0) }
       if got >= 0 { return candidate }
       if errno != EINVAL { return candidate }  // another failure: not an alignment verdict
     }
     return nil
-  }
-}
-
-/// Repeats a system call interrupted by a signal.
-func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
-  while true {
-    let result = call()
-    if result >= 0 || errno != EINTR { return result }
   }
 }

@@ -1,5 +1,6 @@
 import BackendContract
 import CLibAIO
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -68,9 +69,9 @@ extension FileBackend {
     if shape.isAligned && vectors.count <= Linux.maxIOVecs {
       let count = Int32(vectors.count)
       if isWrite {
-        io_prep_pwritev(control, fd, vectors.baseAddress, count, offset)
+        io_prep_pwritev(control, fd.rawValue, vectors.baseAddress, count, offset)
       } else {
-        io_prep_preadv(control, fd, vectors.baseAddress, count, offset)
+        io_prep_preadv(control, fd.rawValue, vectors.baseAddress, count, offset)
       }
     } else {
       guard total <= UInt64(Int.max), let buffer = bounces.take(Int(total)),
@@ -80,9 +81,9 @@ extension FileBackend {
       statistics.bounced &+= 1
       if isWrite {
         vectors.gather(into: base)
-        io_prep_pwrite(control, fd, base, Int(total), offset)
+        io_prep_pwrite(control, fd.rawValue, base, Int(total), offset)
       } else {
-        io_prep_pread(control, fd, base, Int(total), offset)
+        io_prep_pread(control, fd.rawValue, base, Int(total), offset)
       }
     }
     if isWrite && request.forceUnitAccess {
@@ -93,7 +94,7 @@ extension FileBackend {
         slot.pointee.usesDataSyncFlag = true
       }
     }
-    io_set_eventfd(control, eventFD)
+    io_set_eventfd(control, eventFD.rawValue)
     aioQueue.push(index)
     return nil
   }
@@ -120,9 +121,10 @@ extension FileBackend {
     slot.pointee.offset &+= Int64(moved)
     let control = table.control(index)
     io_prep_pwrite(
-      control, fd, base + slot.pointee.written, Int(slot.pointee.length), slot.pointee.offset)
+      control, fd.rawValue, base + slot.pointee.written, Int(slot.pointee.length),
+      slot.pointee.offset)
     if slot.pointee.usesDataSyncFlag { control.pointee.aio_rw_flags = Linux.rwfDataSync }
-    io_set_eventfd(control, eventFD)
+    io_set_eventfd(control, eventFD.rawValue)
     aioQueue.push(index)
     return true
   }
@@ -134,8 +136,8 @@ extension FileBackend {
       return nil
     }
     let control = table.control(index)
-    io_prep_fdsync(control, fd)
-    io_set_eventfd(control, eventFD)
+    io_prep_fdsync(control, fd.rawValue)
+    io_set_eventfd(control, eventFD.rawValue)
     aioQueue.push(index)
     return nil
   }
@@ -171,7 +173,6 @@ extension FileBackend {
 
   func signalEventFD() {
     guard !closed else { return }  // the descriptor is gone
-    var one: UInt64 = 1
-    _ = write(eventFD, &one, 8)
+    EventFD.signal(eventFD)
   }
 }

@@ -1,5 +1,6 @@
 import BackendContract
 import CLibAIO
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -15,8 +16,7 @@ extension FileBackend {
     guard !closed else { return 0 }
     // Reset the eventfd first: anything finishing from here on bumps it
     // again, so no wakeup is lost.
-    var counter: UInt64 = 0
-    _ = read(eventFD, &counter, 8)
+    _ = EventFD.drain(eventFD)
     readySignaled = false
     var delivered = 0
     // Only those parked now; a delivery that parks more signals again.
@@ -135,7 +135,7 @@ extension FileBackend {
   }
 
   private func waitForEventFD() {
-    var poller = pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0)
+    var poller = pollfd(fd: eventFD.rawValue, events: Int16(POLLIN), revents: 0)
     _ = retryingEINTR { poll(&poller, 1, -1) }
   }
 }

@@ -1,6 +1,7 @@
 import BackendContract
 import CLibAIO
 import CShims
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -35,14 +36,15 @@ public final class FileBackend: BlockBackend {
   /// Things the operator should hear about, e.g. "O_DIRECT not supported on
   /// disk.img; using buffered I/O".
   public let warnings: [String]
-  public var completionFD: Int32? { eventFD }
+  // Borrowed for the reactor's poll: the backend keeps owning (and closes) the eventfd.
+  public var completionFD: Int32? { eventFD.rawValue }
   public var inFlight: Int { table.used &+ (backlog.count &- backlogHead) }
   /// Plain counters, read or assigned whole: no dynamic exclusivity check
   /// (its cost is per request; see `NVMeController` in NVMe).
   @exclusivity(unchecked) public internal(set) var statistics = BlockStatistics()
 
-  let fd: Int32
-  let eventFD: Int32
+  let fd: FileDescriptor
+  let eventFD: FileDescriptor
   var context: io_context_t?
   let table: SlotTable
   /// Prepared iocbs waiting for io_submit.
@@ -111,20 +113,20 @@ public final class FileBackend: BlockBackend {
     let file = try BackingFile.open(
       path: path, createSize: createSize, readOnly: readOnly, blockSize: blockSize,
       direct: directIO, opener: opener)
-    var opened = false
-    defer { if !opened { Glibc.close(file.fd) } }
     try BackendFactory.checkMultiple(file.size, of: blockSize, subject: path)
     guard file.size <= UInt64(Int64.max) else { throw .invalid(path, "too large") }
 
-    let eventFD = cshim_eventfd(0, 1)
-    guard eventFD >= 0 else { throw .system("\(path): eventfd", errno: errno) }
+    let eventFD: FileDescriptor
+    do throws(Errno) {
+      eventFD = try EventFD.create()
+    } catch {
+      throw .system("\(path): eventfd", errno: error)
+    }
     var context: io_context_t?
     let rc = io_setup(Int32(queueDepth), &context)
     guard rc == 0 else {
-      Glibc.close(eventFD)
-      throw .system("\(path): io_setup(\(queueDepth))", errno: 0 &- rc)
+      throw .system("\(path): io_setup(\(queueDepth))", errno: Errno(0 &- rc))
     }
-    opened = true
 
     self.path = path
     self.size = file.size
@@ -166,7 +168,7 @@ public final class FileBackend: BlockBackend {
     worker = nil
     if let context { io_destroy(context) }
     context = nil
-    Glibc.close(eventFD)
-    Glibc.close(fd)
+    eventFD.close()
+    fd.close()
   }
 }

@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -27,8 +28,8 @@ final class SyncWorker: @unchecked Sendable {
     var errno: Int32
   }
 
-  private let fd: Int32
-  private let notifyFD: Int32
+  private let fd: FileDescriptor
+  private let notifyFD: FileDescriptor
   private let lock: UnsafeMutablePointer<pthread_mutex_t>
   private let wake: UnsafeMutablePointer<pthread_cond_t>
   private var jobs: [Job] = []
@@ -43,7 +44,9 @@ final class SyncWorker: @unchecked Sendable {
   // The owner's own.
   private var thread: pthread_t?
 
-  init(fd: Int32, notifyFD: Int32, capacity: Int, punchHole: Bool, zeroRange: Bool) {
+  init(
+    fd: FileDescriptor, notifyFD: FileDescriptor, capacity: Int, punchHole: Bool, zeroRange: Bool
+  ) {
     self.fd = fd
     self.notifyFD = notifyFD
     self.punchHole = punchHole
@@ -127,8 +130,7 @@ final class SyncWorker: @unchecked Sendable {
         pthread_mutex_lock(lock)
         results.append(result)
         pthread_mutex_unlock(lock)
-        var one: UInt64 = 1
-        _ = write(notifyFD, &one, 8)
+        EventFD.signal(notifyFD)
       }
       batch.removeAll(keepingCapacity: true)
     }
@@ -137,7 +139,7 @@ final class SyncWorker: @unchecked Sendable {
   private func perform(_ job: Job) -> Int32 {
     switch job.kind {
     case .dataSync:
-      return retryingEINTR({ fdatasync(fd) }) == 0 ? 0 : errno
+      return retryingEINTR({ fdatasync(fd.rawValue) }) == 0 ? 0 : errno
     case .discard:
       if let done = tryPunchHole(job) { return done }
       if let done = tryZeroRange(job) { return done }
@@ -168,7 +170,7 @@ final class SyncWorker: @unchecked Sendable {
   private func fallocate(_ mode: Int32, _ job: Job) -> Int32 {
     // The backend checked offset + length against its size (<= Int64.max).
     let rc = retryingEINTR {
-      cshim_fallocate(fd, mode, Int64(job.offset), Int64(job.length))
+      cshim_fallocate(fd.rawValue, mode, Int64(job.offset), Int64(job.length))
     }
     return rc == 0 ? 0 : errno
   }
@@ -185,7 +187,7 @@ final class SyncWorker: @unchecked Sendable {
     var remaining = job.length
     while remaining > 0 {
       let chunk = Int(min(remaining, UInt64(Self.zeroChunk)))
-      let written = retryingEINTR { pwrite(fd, zeroes, chunk, off_t(offset)) }
+      let written = retryingEINTR { pwrite(fd.rawValue, zeroes, chunk, off_t(offset)) }
       if written < 0 { return errno }
       if written == 0 { return EIO }
       offset &+= UInt64(written)

@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 import VFIOUser
 import VFIOUserClient
 
@@ -26,14 +27,14 @@ final class DoorbellWriter {
   init(
     client: VFIOUserClient, region: UInt32, doorbellOffset: UInt64, stride: Int,
     allowMmap: Bool
-  ) throws(SystemError) {
+  ) throws(Errno) {
     self.client = client
     self.region = region
     self.doorbellOffset = doorbellOffset
     self.stride = stride
     let reply = try client.regionInfo(region)
+    // The descriptor closes with `reply` once mapped (or not).
     guard let fd = reply.fd else { return }
-    defer { FileDescriptor.close(fd) }
     guard allowMmap, reply.info.flags & RegionInfo.flagMmap != 0 else { return }
     // The mmappable window that holds the first doorbell: a sparse area, or
     // the whole region when the server lists none.
@@ -61,7 +62,7 @@ final class DoorbellWriter {
 
   /// Doorbell slot: SQ y tail is 2y, CQ y head is 2y + 1.
   @inline(__always)
-  func ring(slot: Int, value: UInt32) throws(SystemError) {
+  func ring(slot: Int, value: UInt32) throws(Errno) {
     let offset = slot &* stride
     if let doorbells, offset >= 0, offset <= mappedBytes &- 4 {
       // Release: the queue entries written before are visible first.

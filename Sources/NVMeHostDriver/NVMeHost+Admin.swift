@@ -1,4 +1,5 @@
 import NVMe
+import POSIX
 import VFIOUser
 
 extension NVMeHost {

@@ -1,4 +1,5 @@
 import NVMe
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -105,7 +106,7 @@ extension NVMeHost {
 
   /// PCI command register: memory space (bit 1) and bus master (bit 2).
   func enablePCIDevice() throws(NVMeHostError) {
-    do throws(SystemError) {
+    do throws(Errno) {
       let current = try client.regionRead(Self.configRegion, offset: 4, count: 2)
       guard current.count == 2 else { throw .protocolError }
       let value = (UInt16(current[0]) | UInt16(current[1]) << 8) | 0x6

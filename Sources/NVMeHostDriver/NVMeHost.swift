@@ -1,5 +1,6 @@
 import CShims
 import NVMe
+import POSIX
 import VFIOUser
 import VFIOUserClient
 
@@ -197,7 +198,7 @@ public final class NVMeHost {
     }
   }
 
-  static func read64(_ client: VFIOUserClient, _ offset: UInt64) throws(SystemError) -> UInt64 {
+  static func read64(_ client: VFIOUserClient, _ offset: UInt64) throws(Errno) -> UInt64 {
     let bytes = try client.regionRead(bar0, offset: offset, count: 8)
     guard bytes.count == 8 else { throw .protocolError }
     return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }

@@ -1,10 +1,11 @@
 import NVMe
+import POSIX
 import VFIOUser
 
 /// Why a host driver call failed.
 public enum NVMeHostError: Error, Sendable, Hashable, CustomStringConvertible {
   /// A vfio-user request failed (the errno is the server's or the socket's).
-  case transport(SystemError)
+  case transport(Errno)
   /// The controller completed the command with an error status.
   case command(opcode: UInt8, admin: Bool, status: NVMeStatus)
   /// CSTS.RDY or a completion did not come within the bound.

@@ -1,5 +1,6 @@
 import CShims
 import NVMe
+import POSIX
 import VFIOUser
 import VFIOUserClient
 
@@ -24,7 +25,7 @@ struct QueueMemory {
   let completions: GuestBuffer
   let slotPages: GuestBuffer
 
-  init(entries: Int, ram: GuestRAM) throws(SystemError) {
+  init(entries: Int, ram: GuestRAM) throws(Errno) {
     let pageSize = GuestRAM.pageSize
     self.entries = entries
     submissions = try ram.allocatePages(
@@ -370,15 +371,5 @@ public final class NVMeQueue {
           commandID: UInt16(cid), tag: tags[cid], status: NVMeCompletion.abortedByHost,
           abortedByHost: true))
     }
-  }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (vDSO: no system call).
-public enum MonotonicClock {
-  @inline(__always)
-  public static func nanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
   }
 }

@@ -1,4 +1,5 @@
 import NVMe
+import POSIX
 import VFIOUser
 import VFIOUserClient
 
@@ -41,7 +42,7 @@ final class ShadowDoorbellPages {
   }
 
   /// Two zeroed pages of `ram` (page aligned, as 7Ch requires).
-  convenience init(ram: GuestRAM, stride: Int) throws(SystemError) {
+  convenience init(ram: GuestRAM, stride: Int) throws(Errno) {
     self.init(
       shadow: try ram.allocatePages(1), eventIndex: try ram.allocatePages(1), stride: stride)
   }

@@ -1,5 +1,6 @@
 import NVMe
 import PCI
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -15,7 +16,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   public let function: PCIFunction
   public let controller: NVMeController
   public let doorbellMode: DoorbellMode
-  private let memfd: Int32
+  private let memfd: FileDescriptor
   private let doorbellMapping: MemoryMapping
   private var dma: DMASpace?
   private var irqs: IRQTable?
@@ -41,14 +42,9 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
         vectors: settings.interruptVectors, bar: 0, tableOffset: BAR0Layout.msixTableOffset,
         pbaOffset: BAR0Layout.msixPBAOffset))
     memfd = try SharedMemory.create(name: "nvme-vfu-bar0", size: BAR0Layout.memfdSize)
-    do {
-      doorbellMapping = try MemoryMapping.map(
-        fd: memfd, offset: BAR0Layout.doorbellOffset, length: BAR0Layout.doorbellSize,
-        access: MemoryMapping.Access(read: true, write: true))
-    } catch {
-      FileDescriptor.close(memfd)
-      throw error
-    }
+    doorbellMapping = try MemoryMapping.map(
+      fd: memfd, offset: BAR0Layout.doorbellOffset, length: BAR0Layout.doorbellSize,
+      access: MemoryMapping.Access(read: true, write: true))
     controller = NVMeController(
       settings: settings, namespaces: namespaces, doorbells: doorbellMapping.base,
       doorbellBytes: Int(BAR0Layout.doorbellSize))
@@ -60,7 +56,6 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
 
   deinit {
     doorbellMapping.unmap()
-    FileDescriptor.close(memfd)
   }
 
   // MARK: VFIOUserDevice
@@ -106,7 +101,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   }
 
   public func readRegion(_ index: Int, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     switch index {
     case PCIRegionIndex.config:
@@ -137,7 +132,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   }
 
   public func writeRegion(_ index: Int, offset: UInt64, from data: UnsafeRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     switch index {
     case PCIRegionIndex.config:
@@ -165,7 +160,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     }
   }
 
-  public func reset() throws(SystemError) {
+  public func reset() throws(Errno) {
     controller.deviceReset()
     function.reset()
   }

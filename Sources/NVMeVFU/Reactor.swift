@@ -1,5 +1,6 @@
 import CShims
 import NVMe
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ public final class Reactor {
   public private(set) var statistics = ReactorStatistics()
   /// Extra descriptors that end the wait (signalfd, a stop eventfd) and what
   /// to do when one is readable. Returning false stops the reactor.
-  private var wakeups: [(fd: Int32, handler: () -> Bool)] = []
+  private var wakeups: [(fd: FileDescriptor, handler: () -> Bool)] = []
   private var running = false
   /// Reused for every wait so an idle wakeup allocates nothing.
   private var pollSet: [pollfd] = []
@@ -34,7 +35,7 @@ public final class Reactor {
     self.policy = policy
   }
 
-  public func addWakeup(fd: Int32, handler: @escaping () -> Bool) {
+  public func addWakeup(fd: FileDescriptor, handler: @escaping () -> Bool) {
     wakeups.append((fd, handler))
   }
 
@@ -52,7 +53,7 @@ public final class Reactor {
   public func run() {
     running = true
     var turnsSinceSocketCheck = 0
-    var lastWork = Self.now()
+    var lastWork = MonotonicClock.nanoseconds()
     var workSinceClock = false
     var sleepMicroseconds = policy.minSleepMicroseconds
     var turnStart = lastWork
@@ -60,9 +61,9 @@ public final class Reactor {
       statistics.turns &+= 1
       if server.connection == nil {
         // Nothing to poll without a client: wait for one (or a signal).
-        statistics.busyNanoseconds &+= Self.now() &- turnStart
+        statistics.busyNanoseconds &+= MonotonicClock.nanoseconds() &- turnStart
         waitForEvents(timeoutMicroseconds: -1)
-        turnStart = Self.now()
+        turnStart = MonotonicClock.nanoseconds()
         server.acceptPending()
         lastWork = turnStart
         workSinceClock = false
@@ -82,7 +83,7 @@ public final class Reactor {
         if turnsSinceSocketCheck == 0 { pollWakeups() }
         continue
       }
-      let now = Self.now()
+      let now = MonotonicClock.nanoseconds()
       if workSinceClock {
         workSinceClock = false
         lastWork = now
@@ -106,7 +107,7 @@ public final class Reactor {
       let bounded = Self.timeout(timeout, until: device.controller.nextTimerDeadline, now: now)
       if bounded < 0 { statistics.untimedSleeps &+= 1 }
       let socketReadable = waitForEvents(timeoutMicroseconds: bounded)
-      turnStart = Self.now()
+      turnStart = MonotonicClock.nanoseconds()
       let cap =
         turnStart &- lastWork >= policy.deepIdleNanoseconds
         ? policy.deepSleepMicroseconds : policy.maxSleepMicroseconds
@@ -115,7 +116,7 @@ public final class Reactor {
       // then costs one ppoll and one look at the doorbells.
       if socketReadable { turnsSinceSocketCheck = policy.socketCheckInterval }
     }
-    statistics.busyNanoseconds &+= Self.now() &- turnStart
+    statistics.busyNanoseconds &+= MonotonicClock.nanoseconds() &- turnStart
   }
 
   /// Whether every backend with requests in flight has an eventfd to wake
@@ -132,7 +133,7 @@ public final class Reactor {
   private func pollWakeups() {
     pollSet.removeAll(keepingCapacity: true)
     for wakeup in wakeups {
-      pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0))
     }
     guard !pollSet.isEmpty, cshim_ppoll_us(&pollSet, UInt(pollSet.count), 0) > 0 else { return }
     dispatchWakeups()
@@ -145,23 +146,23 @@ public final class Reactor {
   private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
     pollSet.removeAll(keepingCapacity: true)
     for wakeup in wakeups {
-      pollSet.append(pollfd(fd: wakeup.fd, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0))
     }
     let socketIndex = pollSet.count
     if let connection = server.connection {
-      pollSet.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
-    } else if server.listener >= 0 {
-      pollSet.append(pollfd(fd: server.listener, events: Int16(POLLIN), revents: 0))
+      pollSet.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
+    } else if let listener = server.listener {
+      pollSet.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
     }
     for ns in device.controller.namespaces {
       if let fd = ns.backend.completionFD, ns.backend.inFlight > 0 {
         pollSet.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
       }
     }
-    let start = Self.now()
+    let start = MonotonicClock.nanoseconds()
     statistics.sleeps &+= 1
     _ = cshim_ppoll_us(&pollSet, UInt(pollSet.count), timeoutMicroseconds)
-    statistics.idleNanoseconds &+= Self.now() &- start
+    statistics.idleNanoseconds &+= MonotonicClock.nanoseconds() &- start
     dispatchWakeups()
     return socketIndex < pollSet.count && pollSet[socketIndex].revents != 0
   }
@@ -178,11 +179,5 @@ public final class Reactor {
     guard let deadline else { return microseconds }
     let untilDeadline = deadline > now ? Int(clamping: (deadline &- now &+ 999) / 1000) : 0
     return microseconds < 0 ? untilDeadline : min(microseconds, untilDeadline)
-  }
-
-  static func now() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
   }
 }

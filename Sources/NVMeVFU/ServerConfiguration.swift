@@ -7,7 +7,8 @@ public struct ServerConfiguration: Sendable {
   public enum Endpoint: Sendable, Hashable {
     /// Listen on a UNIX socket path (a stale socket file is replaced).
     case path(String)
-    /// An inherited descriptor: a listening socket, or one already connected.
+    /// An inherited descriptor: a listening socket, or one already connected. A number
+    /// from the command line; the server takes ownership when it starts.
     case descriptor(Int32)
   }
 

@@ -1,6 +1,7 @@
 import BackendContract
 import BlockIO
 import NVMe
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -71,7 +72,7 @@ public final class ServerRunner {
     do {
       switch configuration.endpoint {
       case .path(let path): try server.listen(path: path)
-      case .descriptor(let fd): try server.adopt(fd: fd)
+      case .descriptor(let fd): try server.adopt(FileDescriptor(owning: fd))
       }
     } catch {
       for ns in namespaces { ns.backend.close() }

@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -58,7 +59,7 @@ public final class GuestRAM {
   public init(
     client: VFIOUserClient, base: UInt64, size: Int, sharing: Sharing = .memfd,
     name: String = "nvme-host-ram"
-  ) throws(SystemError) {
+  ) throws(Errno) {
     let pageMask = Self.pageSize - 1
     guard size > 0, size <= Int.max - pageMask, base & UInt64(pageMask) == 0 else {
       throw .invalidArgument
@@ -73,8 +74,7 @@ public final class GuestRAM {
     case .memfd:
       let fd = try SharedMemory.create(name: name, size: UInt64(rounded))
       // The mapping keeps the memory alive; the descriptor is only needed
-      // long enough to send it.
-      defer { FileDescriptor.close(fd) }
+      // long enough to send it, and closes when this scope ends.
       let mapping = try MemoryMapping.map(
         fd: fd, offset: 0, length: UInt64(rounded), access: .readWrite)
       do {
@@ -103,7 +103,7 @@ public final class GuestRAM {
 
   /// `count` zeroed bytes aligned to `alignment` (a power of two, at most a
   /// page); ENOSPC when the window is exhausted.
-  public func allocate(_ count: Int, alignment: Int = GuestRAM.pageSize) throws(SystemError)
+  public func allocate(_ count: Int, alignment: Int = GuestRAM.pageSize) throws(Errno)
     -> GuestBuffer
   {
     guard count > 0, alignment > 0, alignment & (alignment - 1) == 0,
@@ -118,7 +118,7 @@ public final class GuestRAM {
   }
 
   /// Whole pages: the unit queues and PRP-described buffers want.
-  public func allocatePages(_ count: Int) throws(SystemError) -> GuestBuffer {
+  public func allocatePages(_ count: Int) throws(Errno) -> GuestBuffer {
     guard count > 0, count <= Int.max / Self.pageSize else { throw .invalidArgument }
     return try allocate(count * Self.pageSize)
   }
@@ -136,7 +136,7 @@ public final class GuestRAM {
 
   /// Tells the server the window is gone (DMA_UNMAP; the server replies once
   /// no in-flight I/O uses it), then releases it here.
-  public func unmap() throws(SystemError) {
+  public func unmap() throws(Errno) {
     guard mapped else { return }
     try client.dmaUnmap(address: base, size: UInt64(size))
     releaseLocally()

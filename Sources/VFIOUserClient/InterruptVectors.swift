@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -11,8 +12,7 @@ public final class InterruptVectors {
   public static let msixIndex: UInt32 = 2
 
   /// Our copies of the eventfds, by vector (the server holds its own).
-  /// -1 once closed.
-  public private(set) var fds: [Int32]
+  public let fds: [FileDescriptor]
   /// Signals seen per vector (eventfd reads that found the counter set).
   public private(set) var signals: [UInt64]
   /// Interrupts the server raised per vector, as far as consumed: the sum of
@@ -22,9 +22,9 @@ public final class InterruptVectors {
 
   /// Creates `count` eventfds and wires them as MSI-X vectors 0..<count
   /// (the client must have negotiated: the descriptor limit matters).
-  public init(client: VFIOUserClient, count: Int) throws(SystemError) {
+  public init(client: VFIOUserClient, count: Int) throws(Errno) {
     guard count > 0 else { throw .invalidArgument }
-    var fds: [Int32] = []
+    var fds: [FileDescriptor] = []
     do {
       for _ in 0..<count { fds.append(try EventFD.create(nonBlocking: true)) }
       // A message carries at most the negotiated number of descriptors:
@@ -39,7 +39,7 @@ public final class InterruptVectors {
           fds: run)
       }
     } catch {
-      FileDescriptor.close(all: fds)
+      for fd in fds { fd.close() }
       throw error
     }
     self.fds = fds
@@ -52,8 +52,9 @@ public final class InterruptVectors {
   /// Clears vector `vector`; true when it had been signalled.
   @discardableResult
   public func consume(_ vector: Int) -> Bool {
-    guard vector >= 0, vector < fds.count, fds[vector] >= 0, let count = EventFD.drain(fds[vector])
-    else { return false }
+    guard vector >= 0, vector < fds.count, let count = EventFD.drain(fds[vector]) else {
+      return false
+    }
     signals[vector] &+= 1
     interrupts[vector] &+= count
     return true
@@ -67,11 +68,13 @@ public final class InterruptVectors {
 
   /// Waits until `vector` is signalled, or `socket` (when given) is readable,
   /// for at most `timeoutMilliseconds`. Does not clear the vector.
-  public func wait(_ vector: Int, socket: Int32? = nil, timeoutMilliseconds: Int32) -> Wake {
-    guard vector >= 0, vector < fds.count, fds[vector] >= 0 else { return .timeout }
+  public func wait(_ vector: Int, socket: FileDescriptor? = nil, timeoutMilliseconds: Int32)
+    -> Wake
+  {
+    guard vector >= 0, vector < fds.count, fds[vector].rawValue >= 0 else { return .timeout }
     var entries = (
-      pollfd(fd: fds[vector], events: Int16(POLLIN), revents: 0),
-      pollfd(fd: socket ?? -1, events: Int16(POLLIN), revents: 0)
+      pollfd(fd: fds[vector].rawValue, events: Int16(POLLIN), revents: 0),
+      pollfd(fd: socket?.rawValue ?? -1, events: Int16(POLLIN), revents: 0)
     )
     let count: nfds_t = socket == nil ? 1 : 2
     let ready = withUnsafeMutableBytes(of: &entries) { raw -> Int32 in
@@ -84,14 +87,13 @@ public final class InterruptVectors {
   }
 
   /// Tells the server to drop every vector (SET_IRQS count 0, DATA_NONE).
-  public func unwire(client: VFIOUserClient) throws(SystemError) {
+  public func unwire(client: VFIOUserClient) throws(Errno) {
     try client.setIRQs(
       IRQSet(data: .none, action: .trigger, index: Self.msixIndex, start: 0, count: 0))
   }
 
   /// Closes our copies (the server's are its own business).
   public func close() {
-    FileDescriptor.close(all: fds)
-    for index in fds.indices { fds[index] = -1 }
+    for fd in fds { fd.close() }
   }
 }

@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 /// Client memory windows served over DMA_READ/DMA_WRITE (the fd-less sharing mode).
@@ -38,8 +39,7 @@ public final class MessageMemory {
     return true
   }
 
-  func window(_ address: UInt64, _ count: Int) throws(SystemError) -> UnsafeMutableRawBufferPointer
-  {
+  func window(_ address: UInt64, _ count: Int) throws(Errno) -> UnsafeMutableRawBufferPointer {
     for window in windows where address >= window.address {
       let offset = address - window.address
       if offset <= UInt64(window.bytes.count), UInt64(count) <= UInt64(window.bytes.count) - offset
@@ -51,14 +51,14 @@ public final class MessageMemory {
     throw .badAddress
   }
 
-  func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) {
+  func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) {
     let source = try window(address, buffer.count)
     buffer.copyMemory(from: UnsafeRawBufferPointer(source))
     reads += 1
     largestTransfer = max(largestTransfer, buffer.count)
   }
 
-  func write(_ address: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError) {
+  func write(_ address: UInt64, from buffer: UnsafeRawBufferPointer) throws(Errno) {
     let target = try window(address, buffer.count)
     target.copyMemory(from: buffer)
     writes += 1

@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 /// Posted commands: No_reply set, one sendmsg, no round trip (what QEMU does
@@ -8,7 +9,7 @@ extension VFIOUserClient {
   /// Sends `command` with No_reply and returns without waiting. Throws the
   /// server's error for an earlier post, if it sent one (it then drops the
   /// connection).
-  public func post(_ command: Command, payload: [UInt8] = []) throws(SystemError) {
+  public func post(_ command: Command, payload: [UInt8] = []) throws(Errno) {
     if let postedFailure { throw postedFailure }
     guard !posted.isFull else {
       // One request in `PostedWindow.limit`: its reply closes the window, so
@@ -23,14 +24,14 @@ extension VFIOUserClient {
 
   /// A posted REGION_WRITE: a doorbell without the wait.
   public func postRegionWrite(_ region: UInt32, offset: UInt64, data: [UInt8])
-    throws(SystemError)
+    throws(Errno)
   {
     let access = RegionAccess(offset: offset, region: region, count: UInt32(clamping: data.count))
     try post(.regionWrite, payload: access.encoded + data)
   }
 
   public func postRegionWrite32(_ region: UInt32, offset: UInt64, _ value: UInt32)
-    throws(SystemError)
+    throws(Errno)
   {
     var writer = WireWriter()
     writer.write(value)
@@ -39,7 +40,7 @@ extension VFIOUserClient {
 
   /// A reply that is not the one awaited: a post's failure when its ID is in
   /// the window (kept, and thrown by the next post), else a protocol error.
-  func strayReply(_ message: inout Message) throws(SystemError) {
+  func strayReply(_ message: inout Message) throws(Errno) {
     message.closeFDs()
     guard posted.contains(message.header.id) else { throw .protocolError }
     if postedFailure == nil {
@@ -47,7 +48,7 @@ extension VFIOUserClient {
       // the server breaking the protocol.
       let code = Int32(bitPattern: message.header.error)
       postedFailure =
-        message.header.isError ? (code == 0 ? .io : SystemError(code)) : .protocolError
+        message.header.isError ? (code == 0 ? .io : Errno(code)) : .protocolError
     }
   }
 }

@@ -1,10 +1,11 @@
+import POSIX
 import VFIOUser
 
 /// The client side of vfio-user: what a VMM does, in-process, for tests and benchmarks.
 ///
 /// Synchronous: each call sends one request and waits for its reply. Server requests that
 /// arrive meanwhile (DMA_READ/DMA_WRITE on fd-less memory) are answered from
-/// `messageMemory`. Error replies are thrown as `SystemError` with the server's errno.
+/// `messageMemory`. Error replies are thrown as `Errno` with the server's errno.
 /// Commands may also be posted (`post`, No_reply): sent, never waited for.
 public final class VFIOUserClient {
   public let connection: Connection
@@ -19,23 +20,23 @@ public final class VFIOUserClient {
   public internal(set) var postsSent: UInt64 = 0
   /// The server's error for a posted command, when it sent one (it answers
   /// a post only when it then drops the connection).
-  public internal(set) var postedFailure: SystemError?
+  public internal(set) var postedFailure: Errno?
   /// IDs posted since the last reply to a request.
   var posted = PostedWindow()
 
-  public init(socket: Int32, maxMessageSize: Int = 16 + 64 + (1 << 20)) throws(SystemError) {
+  public init(socket: FileDescriptor, maxMessageSize: Int = 16 + 64 + (1 << 20)) throws(Errno) {
     connection = try Connection(socket: socket, maxMessageSize: maxMessageSize)
   }
 
-  public convenience init(path: String) throws(SystemError) {
+  public convenience init(path: String) throws(Errno) {
     try self.init(socket: try UnixSocket.connect(path: path))
   }
 
   // MARK: requests
 
   /// Sends a command and waits for the matching reply; returns it (descriptors included).
-  public func request(_ command: Command, payload: [UInt8] = [], fds: [Int32] = [])
-    throws(SystemError)
+  public func request(_ command: Command, payload: [UInt8] = [], fds: [FileDescriptor] = [])
+    throws(Errno)
     -> Message
   {
     let id = try connection.sendCommand(command, payload: payload, fds: fds)
@@ -44,11 +45,11 @@ public final class VFIOUserClient {
   }
 
   /// Sends raw bytes (tests use this for malformed input).
-  public func sendRaw(_ bytes: [UInt8], fds: [Int32] = []) throws(SystemError) {
+  public func sendRaw(_ bytes: [UInt8], fds: [FileDescriptor] = []) throws(Errno) {
     try UnixSocket.send(connection.socket, bytes, fds: fds)
   }
 
-  public func awaitReply(id: UInt16) throws(SystemError) -> Message {
+  public func awaitReply(id: UInt16) throws(Errno) -> Message {
     while true {
       var message = try connection.receive(timeoutMilliseconds: replyTimeoutMilliseconds)
       if message.header.kind == .reply {
@@ -59,7 +60,7 @@ public final class VFIOUserClient {
         posted.close()
         if message.header.isError {
           message.closeFDs()
-          throw SystemError(Int32(bitPattern: message.header.error))
+          throw Errno(Int32(bitPattern: message.header.error))
         }
         return message
       }
@@ -69,7 +70,7 @@ public final class VFIOUserClient {
 
   /// Answers server requests that are already waiting (no blocking). A
   /// reply here can only be a posted command's (see `strayReply`).
-  public func pump() throws(SystemError) {
+  public func pump() throws(Errno) {
     while true {
       switch connection.reader.next(from: connection.socket) {
       case .message(var message) where message.header.kind == .reply: try strayReply(&message)
@@ -88,7 +89,7 @@ public final class VFIOUserClient {
   public func negotiate(
     _ capabilities: Capabilities = .qemuClient, major: UInt16 = 0, minor: UInt16 = 0
   )
-    throws(SystemError) -> VersionMessage
+    throws(Errno) -> VersionMessage
   {
     let proposal = VersionMessage(major: major, minor: minor, capabilities: capabilities)
     let reply = try request(.version, payload: proposal.encoded)
@@ -97,7 +98,7 @@ public final class VFIOUserClient {
     return version
   }
 
-  public func deviceInfo() throws(SystemError) -> DeviceInfo {
+  public func deviceInfo() throws(Errno) -> DeviceInfo {
     let reply = try request(
       .deviceGetInfo, payload: DeviceInfo(flags: 0, numRegions: 0, numIRQs: 0).encoded)
     return try DeviceInfo(payload: reply.payload)
@@ -106,11 +107,11 @@ public final class VFIOUserClient {
   public struct RegionReply {
     public var info: RegionInfo
     public var sparse: SparseMmapCapability?
-    /// The descriptor to mmap; the caller owns (and closes) it.
-    public var fd: Int32?
+    /// The descriptor to mmap (any further ones the server sent close with the reply).
+    public var fd: FileDescriptor?
   }
 
-  public func regionInfo(_ index: UInt32, argsz: UInt32 = 256) throws(SystemError) -> RegionReply {
+  public func regionInfo(_ index: UInt32, argsz: UInt32 = 256) throws(Errno) -> RegionReply {
     var reply = try request(
       .deviceGetRegionInfo, payload: RegionInfo(argsz: argsz, index: index).encoded)
     let fds = reply.takeFDs()
@@ -120,20 +121,19 @@ public final class VFIOUserClient {
       var reader = WireReader(reply.payload, offset: Int(info.capOffset))
       sparse = try? SparseMmapCapability(from: &reader)
     }
-    FileDescriptor.close(all: fds.dropFirst())
     return RegionReply(info: info, sparse: sparse, fd: fds.first)
   }
 
-  public func irqInfo(_ index: UInt32) throws(SystemError) -> IRQInfo {
+  public func irqInfo(_ index: UInt32) throws(Errno) -> IRQInfo {
     let reply = try request(.deviceGetIRQInfo, payload: IRQInfo(index: index).encoded)
     return try IRQInfo(payload: reply.payload)
   }
 
-  public func setIRQs(_ set: IRQSet, fds: [Int32] = []) throws(SystemError) {
+  public func setIRQs(_ set: IRQSet, fds: [FileDescriptor] = []) throws(Errno) {
     _ = try request(.deviceSetIRQs, payload: set.encoded, fds: fds)
   }
 
-  public func regionRead(_ region: UInt32, offset: UInt64, count: Int) throws(SystemError)
+  public func regionRead(_ region: UInt32, offset: UInt64, count: Int) throws(Errno)
     -> [UInt8]
   {
     let access = RegionAccess(offset: offset, region: region, count: UInt32(clamping: count))
@@ -144,23 +144,23 @@ public final class VFIOUserClient {
     return Array(try reader.take(Int(echoed.count)))
   }
 
-  public func regionWrite(_ region: UInt32, offset: UInt64, data: [UInt8]) throws(SystemError) {
+  public func regionWrite(_ region: UInt32, offset: UInt64, data: [UInt8]) throws(Errno) {
     let access = RegionAccess(offset: offset, region: region, count: UInt32(clamping: data.count))
     _ = try request(.regionWrite, payload: access.encoded + data)
   }
 
-  public func regionRead32(_ region: UInt32, offset: UInt64) throws(SystemError) -> UInt32 {
+  public func regionRead32(_ region: UInt32, offset: UInt64) throws(Errno) -> UInt32 {
     var reader = WireReader(try regionRead(region, offset: offset, count: 4))
     return try reader.read()
   }
 
-  public func regionWrite32(_ region: UInt32, offset: UInt64, _ value: UInt32) throws(SystemError) {
+  public func regionWrite32(_ region: UInt32, offset: UInt64, _ value: UInt32) throws(Errno) {
     var writer = WireWriter()
     writer.write(value)
     try regionWrite(region, offset: offset, data: writer.bytes)
   }
 
-  public func regionWriteMulti(_ writes: [RegionWriteOne]) throws(SystemError) -> UInt64 {
+  public func regionWriteMulti(_ writes: [RegionWriteOne]) throws(Errno) -> UInt64 {
     var writer = WireWriter()
     writer.write(UInt64(writes.count))
     for entry in writes { entry.encode(to: &writer) }
@@ -172,10 +172,10 @@ public final class VFIOUserClient {
   /// Shares `size` bytes at `address`: by `fd` (mmapped by the server) or, without one,
   /// by messages answered from `messageMemory`.
   public func dmaMap(
-    address: UInt64, size: UInt64, fd: Int32?, offset: UInt64 = 0, readable: Bool = true,
+    address: UInt64, size: UInt64, fd: FileDescriptor?, offset: UInt64 = 0, readable: Bool = true,
     writable: Bool = true
   )
-    throws(SystemError)
+    throws(Errno)
   {
     var flags: UInt32 = 0
     if readable { flags |= DMAMapRequest.readable }
@@ -184,12 +184,12 @@ public final class VFIOUserClient {
     _ = try request(.dmaMap, payload: map.encoded, fds: fd.map { [$0] } ?? [])
   }
 
-  public func dmaUnmap(address: UInt64, size: UInt64, flags: UInt32 = 0) throws(SystemError) {
+  public func dmaUnmap(address: UInt64, size: UInt64, flags: UInt32 = 0) throws(Errno) {
     let unmap = DMAUnmapRequest(flags: flags, address: address, size: size)
     _ = try request(.dmaUnmap, payload: unmap.encoded)
   }
 
-  public func reset() throws(SystemError) {
+  public func reset() throws(Errno) {
     _ = try request(.deviceReset)
   }
 
@@ -223,7 +223,7 @@ public final class VFIOUserClient {
         if !header.noReply { try connection.sendError(to: header, .notImplemented) }
       }
     } catch {
-      if !header.noReply { try? connection.sendError(to: header, error as? SystemError ?? .io) }
+      if !header.noReply { try? connection.sendError(to: header, error as? Errno ?? .io) }
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchKit
 import NVMeHostDriver
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -50,11 +51,8 @@ struct IdleCommand: ParsableCommand {
     }
     let before = serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
     let start = MonotonicClock.nanoseconds()
-    var request = timespec(
-      tv_sec: Int(seconds.rounded(.down)),
-      tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-    var remaining = timespec()
-    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    // `seconds` is validated to 0-86400, so the product fits.
+    MonotonicClock.sleep(untilNanoseconds: start &+ UInt64(seconds * 1e9))
     let elapsed = Double(MonotonicClock.nanoseconds() &- start) / 1e9
     if let serverPID, let before, let after = ProcessCPU.seconds(pid: serverPID) {
       let cpu = after - before

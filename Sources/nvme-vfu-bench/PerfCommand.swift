@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchKit
 import CShims
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -152,8 +153,12 @@ struct PerfCommand: ParsableCommand {
   }
 
   func run() throws {
-    if let cpu, cshim_pin_thread(Int32(cpu)) != 0 {
-      fail("--cpu \(cpu): \(String(cString: strerror(errno)))", code: 1)
+    if let cpu {
+      do throws(Errno) {
+        try CurrentThread.pin(toCPU: cpu)
+      } catch {
+        fail("--cpu \(cpu): \(error.text)", code: 1)
+      }
     }
     var plan = PerfPlan(
       socket: socket, rw: rw, readPercent: rwmixread,

@@ -32,6 +32,7 @@ struct ServerCommand: ParsableCommand {
   @Option(
     name: .customLong("fd"),
     help: "Serve an inherited socket descriptor (listening or connected) instead of a path.")
+  // A number from the command line, not yet owned: the server takes it when it starts.
   var fd: Int32?
 
   @Option(

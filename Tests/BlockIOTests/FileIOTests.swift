@@ -13,7 +13,7 @@ import Testing
     let backend = try FileBackend(
       path: dir.file("disk.img"), createSize: 8 << 20, queueDepth: depth)
     #expect(backend.isDirect, "a disk filesystem must take O_DIRECT")
-    #expect(fcntl(backend.fd, F_GETFL) & Linux.openDirect != 0)
+    #expect(fcntl(backend.fd.rawValue, F_GETFL) & Linux.openDirect != 0)
     return backend
   }
 

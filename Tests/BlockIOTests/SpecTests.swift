@@ -1,3 +1,4 @@
+import POSIX
 import Testing
 
 @testable import BlockIO
@@ -24,7 +25,7 @@ import Testing
   ])
   func rejectsBadSizes(text: String) {
     let error = openError { () throws(BlockIOError) in _ = try ByteSize.parse(text) }
-    #expect(error?.errno == EINVAL)
+    #expect(error?.errno == Errno(EINVAL))
     #expect(error?.subject == "size '\(text)'")
   }
 
@@ -59,7 +60,7 @@ import Testing
   @Test(arguments: ["", "mem:", "mem:0", "null:abc", "mem:1.5G", "file:", "null:-4k"])
   func rejectsBadSpecs(text: String) {
     let error = openError { () throws(BlockIOError) in _ = try BackendSpec(parsing: text) }
-    #expect(error?.errno == EINVAL)
+    #expect(error?.errno == Errno(EINVAL))
   }
 
   @Test func describesItself() throws {
@@ -100,12 +101,12 @@ import Testing
       let error = openError { () throws(BlockIOError) in
         _ = try BackendFactory.open(spec: .null(size: 1 << 20), blockSize: blockSize)
       }
-      #expect(error?.errno == EINVAL, "block size \(blockSize)")
+      #expect(error?.errno == Errno(EINVAL), "block size \(blockSize)")
     }
     let conflict = openError { () throws(BlockIOError) in
       _ = try BackendFactory.open(spec: .memory(size: 1 << 20), size: 2 << 20)
     }
-    #expect(conflict?.errno == EINVAL)
+    #expect(conflict?.errno == Errno(EINVAL))
     #expect((try? BackendFactory.open(spec: .memory(size: 1 << 20), size: 1 << 20)) != nil)
   }
 
@@ -113,6 +114,6 @@ import Testing
     let error = openError { () throws(BlockIOError) in
       _ = try BackendFactory.open(spec: .memory(size: UInt64(1) << 62))
     }
-    #expect(error?.errno == ENOMEM)
+    #expect(error?.errno == Errno(ENOMEM))
   }
 }

@@ -1,5 +1,6 @@
 import NVMe
 import NVMeHostDriver
+import POSIX
 import Testing
 import VFIOUser
 

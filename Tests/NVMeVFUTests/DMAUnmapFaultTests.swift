@@ -1,6 +1,7 @@
 import BlockIO
 import NVMe
 import NVMeVFU
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient

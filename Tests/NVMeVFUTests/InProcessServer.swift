@@ -5,6 +5,7 @@ import Foundation
 import NVMe
 import NVMeHostDriver
 import NVMeVFU
+import POSIX
 import Synchronization
 import VFIOUser
 
@@ -58,7 +59,7 @@ final class InProcessServer: Sendable {
             let ns = Namespace(
               id: UInt32(index + 1), backend: backend, blockSize: 512,
               identifierSeed: Self.serial)
-          else { throw SystemError.invalidArgument }
+          else { throw Errno.invalidArgument }
           namespaces.append(ns)
         }
         let device = try NVMeDevice(

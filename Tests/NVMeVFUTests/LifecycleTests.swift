@@ -2,6 +2,7 @@ import BlockIO
 import NVMe
 import NVMeHostDriver
 import NVMeVFU
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient

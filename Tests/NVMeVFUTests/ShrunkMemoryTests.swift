@@ -1,4 +1,5 @@
 import NVMe
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -24,10 +25,10 @@ extension NVMeVFUTests {
 
     let size = 65536
     let fd = try SharedMemory.create(name: "shrinking-ram", size: UInt64(size), sealed: false)
-    defer { close(fd) }
+    defer { fd.close() }
     let base: UInt64 = 0x2_0000_0000
     try host.client.dmaMap(address: base, size: UInt64(size), fd: fd)
-    #expect(ftruncate(fd, 0) == 0, "the peer can shrink an unsealed memfd")
+    #expect(ftruncate(fd.rawValue, 0) == 0, "the peer can shrink an unsealed memfd")
     // The bytes only give the commands their length; the window itself is
     // never touched here (this process would fault on it too).
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 4096)
@@ -63,9 +64,9 @@ extension NVMeVFUTests {
     let host = try server.host()
     let reply = try host.client.regionInfo(0)
     let fd = try #require(reply.fd, "BAR0 comes with a descriptor to mmap")
-    defer { close(fd) }
-    #expect(ftruncate(fd, 0) == -1 && errno == EPERM, "F_SEAL_SHRINK refuses the truncate")
-    #expect(ftruncate(fd, 1 << 30) == -1 && errno == EPERM, "F_SEAL_GROW refuses growth")
+    defer { fd.close() }
+    #expect(ftruncate(fd.rawValue, 0) == -1 && errno == EPERM, "F_SEAL_SHRINK refuses the truncate")
+    #expect(ftruncate(fd.rawValue, 1 << 30) == -1 && errno == EPERM, "F_SEAL_GROW refuses growth")
     let queue = try firstQueue(host, try host.createIOQueues(count: 1, entries: 8))
     let data = try host.allocate(4096)
     try host.execute(.read(lba: 0, blocks: 8, buffer: data), on: queue)

@@ -1,3 +1,4 @@
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -8,7 +9,7 @@ import VFIOUserClient
 
 /// Client memory shared as a memfd, as QEMU shares guest RAM.
 struct GuestRAM {
-  let fd: Int32
+  let fd: FileDescriptor
   let mapping: MemoryMapping
 
   init(size: UInt64) throws {
@@ -18,7 +19,7 @@ struct GuestRAM {
 
   func close() {
     mapping.unmap()
-    FileDescriptor.close(fd)
+    fd.close()
   }
 }
 
@@ -128,7 +129,7 @@ func deviceDMA(_ client: VFIOUserClient, op: UInt8, address: UInt64, length: UIn
     // window remains.
     let probe = ClosureProbe()
     defer { probe.close() }
-    expectErrno(SystemError(EACCES)) {
+    expectErrno(Errno(EACCES)) {
       _ = try client.request(.dmaMap, payload: bad.encoded, fds: [probe.writeEnd])
     }
     probe.dropOurCopy()

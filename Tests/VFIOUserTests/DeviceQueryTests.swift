@@ -1,3 +1,4 @@
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -89,7 +90,7 @@ import VFIOUserClient
     #expect(reply.info.argsz == 32 + 16 + 16)
     #expect(reply.sparse?.areas == [SparseArea(offset: 0x1000, size: 0x1000)])
     let fd = try #require(reply.fd)
-    defer { FileDescriptor.close(fd) }
+    defer { fd.close() }
     // The page the client maps is the page the device sees.
     let page = try MemoryMapping.map(
       fd: fd, offset: reply.info.offset + 0x1000, length: 0x1000, access: .readWrite)

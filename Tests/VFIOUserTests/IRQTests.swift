@@ -1,3 +1,4 @@
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -8,14 +9,14 @@ import VFIOUserClient
 
 /// Event counters the test reads to see whether the server signalled.
 struct EventFDs {
-  let fds: [Int32]
+  let fds: [FileDescriptor]
 
   init(count: Int) throws {
     fds = try (0..<count).map { _ in try EventFD.create() }
   }
 
   func count(_ i: Int) -> UInt64 { EventFD.drain(fds[i]) ?? 0 }
-  func close() { FileDescriptor.close(all: fds) }
+  func close() { for fd in fds { fd.close() } }
 }
 
 @Suite struct IRQTests {
@@ -43,13 +44,15 @@ struct EventFDs {
     let client = try harness.client()
     var ends: [Int32] = [-1, -1]
     try #require(pipe(&ends) == 0)
-    defer { FileDescriptor.close(ends[0]) }
+    let readEnd = FileDescriptor(owning: ends[0])
+    defer { readEnd.close() }
+    let writeEnd = FileDescriptor(owning: ends[1])
     try client.setIRQs(
       IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 4),
       fds: [
-        ends[1], ends[1], ends[1], ends[1],
+        writeEnd, writeEnd, writeEnd, writeEnd,
       ])
-    FileDescriptor.close(ends[1])  // the server holds its own copies
+    writeEnd.close()  // the server holds its own copies
     for _ in 0..<9000 { try client.regionWrite(0, offset: 0, data: [3]) }
     #expect(try client.regionRead(0, offset: 0, count: 1).count == 1)
   }

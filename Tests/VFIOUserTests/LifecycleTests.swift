@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -65,13 +66,13 @@ import VFIOUserClient
     let path = "\(dir)/vfu-stale-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
     // A socket file nobody serves any more.
     let stale = try UnixSocket.listen(path: path)
-    FileDescriptor.close(stale)
+    stale.close()
     let device = try TestDevice(log: DeviceLog())
     let server = VFIOUserServer(device: device)
     try server.listen(path: path)
     #expect(UnixSocket.isServed(path: path))
     let second = VFIOUserServer(device: try TestDevice(log: DeviceLog()))
-    expectErrno(SystemError(EADDRINUSE)) { try second.listen(path: path) }
+    expectErrno(Errno(EADDRINUSE)) { try second.listen(path: path) }
     server.closeListener()
     #expect(access(path, F_OK) != 0)  // unlinked on close
   }

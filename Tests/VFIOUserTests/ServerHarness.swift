@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Synchronization
 import Testing
 import VFIOUser
@@ -15,7 +16,7 @@ final class ServerHarness: Sendable {
   private let stop: StopSignal
   private let finished = DispatchSemaphore(value: 0)
 
-  init(options: ServerOptions = ServerOptions(), socket connected: Int32? = nil) throws {
+  init(options: ServerOptions = ServerOptions(), socket connected: FileDescriptor? = nil) throws {
     let dir = FileManager.default.temporaryDirectory.path
     path = "\(dir)/vfu-test-\(UUID().uuidString.prefix(8)).sock"
     stop = try StopSignal()
@@ -30,7 +31,7 @@ final class ServerHarness: Sendable {
       do {
         let device = try TestDevice(log: log)
         let server = VFIOUserServer(device: device, options: options)
-        if let connected { try server.adopt(fd: connected) } else { try server.listen(path: path) }
+        if let connected { try server.adopt(connected) } else { try server.listen(path: path) }
         ready.signal()
         try server.run(until: stop)
         server.closeListener()
@@ -75,27 +76,27 @@ final class ServerHarness: Sendable {
 /// A descriptor whose release by the server the test can observe: the write end of a
 /// pipe goes to the server; once every copy is closed the read end reports hang-up.
 struct ClosureProbe {
-  let readEnd: Int32
-  let writeEnd: Int32
+  let readEnd: FileDescriptor
+  let writeEnd: FileDescriptor
 
   init() {
     var fds: [Int32] = [-1, -1]
     _ = pipe(&fds)
-    readEnd = fds[0]
-    writeEnd = fds[1]
+    readEnd = FileDescriptor(owning: fds[0])
+    writeEnd = FileDescriptor(owning: fds[1])
   }
 
   /// Call after the message carrying `writeEnd` was sent.
-  func dropOurCopy() { FileDescriptor.close(writeEnd) }
+  func dropOurCopy() { writeEnd.close() }
 
   /// True once nobody holds the write end any more (waits up to `ms`).
   func isReleased(waitingMilliseconds ms: Int32 = 2000) -> Bool {
-    var entry = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+    var entry = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
     let n = poll(&entry, 1, ms)
     return n > 0 && entry.revents & Int16(POLLHUP) != 0
   }
 
-  func close() { FileDescriptor.close(readEnd) }
+  func close() { readEnd.close() }
 }
 
 /// Builds a raw message (header + payload) for malformed-input tests.
@@ -112,13 +113,13 @@ func rawMessage(
 
 /// Expects `body` to throw exactly `expected`.
 func expectErrno(
-  _ expected: SystemError, sourceLocation: SourceLocation = #_sourceLocation,
+  _ expected: Errno, sourceLocation: SourceLocation = #_sourceLocation,
   _ body: () throws -> Void
 ) {
   do {
     try body()
     Issue.record("expected \(expected), got success", sourceLocation: sourceLocation)
-  } catch let error as SystemError {
+  } catch let error as Errno {
     #expect(error == expected, sourceLocation: sourceLocation)
   } catch {
     Issue.record("expected \(expected), got \(error)", sourceLocation: sourceLocation)

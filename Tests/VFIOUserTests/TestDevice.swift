@@ -1,3 +1,4 @@
+import POSIX
 import Synchronization
 import VFIOUser
 
@@ -31,7 +32,7 @@ final class TestDevice: VFIOUserDevice {
   static let msixIndex = 2
 
   let log: DeviceLog
-  let memfd: Int32
+  let memfd: FileDescriptor
   let page: MemoryMapping
   var registers = [UInt8](repeating: 0, count: 0x1000)
   var config = [UInt8](repeating: 0, count: 256)
@@ -48,7 +49,6 @@ final class TestDevice: VFIOUserDevice {
 
   deinit {
     page.unmap()
-    FileDescriptor.close(memfd)
   }
 
   let deviceFlags = DeviceInfo.flagReset | DeviceInfo.flagPCI
@@ -78,7 +78,7 @@ final class TestDevice: VFIOUserDevice {
   ]
 
   func readRegion(_ index: Int, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     let start = Int(offset)
     switch index {
@@ -94,7 +94,7 @@ final class TestDevice: VFIOUserDevice {
   }
 
   func writeRegion(_ index: Int, offset: UInt64, from data: UnsafeRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     let start = Int(offset)
     switch index {
@@ -118,15 +118,15 @@ final class TestDevice: VFIOUserDevice {
     let address = register64(0x08)
     let length = min(Int(register64(0x10)), 0x800)
     var status: Int32 = 0
-    do throws(SystemError) {
+    do throws(Errno) {
       guard let dma else { throw .badAddress }
       var buffer = [UInt8](repeating: 0, count: length)
       if op == 1 {
-        try Self.withBytes(&buffer) { b throws(SystemError) in try dma.read(address, into: b) }
+        try Self.withBytes(&buffer) { b throws(Errno) in try dma.read(address, into: b) }
         registers.replaceSubrange(0x800..<0x800 + length, with: buffer)
       } else {
         buffer = Array(registers[0x800..<0x800 + length])
-        try Self.withBytes(&buffer) { b throws(SystemError) in
+        try Self.withBytes(&buffer) { b throws(Errno) in
           try dma.write(address, from: UnsafeRawBufferPointer(b))
         }
       }
@@ -138,8 +138,8 @@ final class TestDevice: VFIOUserDevice {
 
   /// A typed-throws bridge over withUnsafeMutableBytes.
   private static func withBytes(
-    _ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(SystemError) -> Void
-  ) throws(SystemError) {
+    _ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> Void
+  ) throws(Errno) {
     let base = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 8)
     defer { base.deallocate() }
     let buffer = UnsafeMutableRawBufferPointer(rebasing: base[0..<array.count])
@@ -148,7 +148,7 @@ final class TestDevice: VFIOUserDevice {
     array = Array(buffer)
   }
 
-  func reset() throws(SystemError) {
+  func reset() throws(Errno) {
     registers = [UInt8](repeating: 0, count: 0x1000)
     log.update { $0.resets += 1 }
   }

@@ -1,4 +1,5 @@
 import BackendContract
+import POSIX
 
 #if canImport(Glibc)
   import Glibc
@@ -27,7 +28,7 @@ public final class NVMeController {
   /// Where it reports what the host set up that an operator may want to
   /// know (shadow doorbells), at an informational level.
   public var info: ((String) -> Void)?
-  /// Monotonic milliseconds, coarse (see `monotonicMilliseconds`).
+  /// Monotonic milliseconds, coarse (see `MonotonicClock.coarseMilliseconds`).
   let clock: () -> UInt64
   /// CLOCK_MONOTONIC nanoseconds, for interrupt coalescing's 100 us units;
   /// read only while some vector has entries waiting.
@@ -110,8 +111,8 @@ public final class NVMeController {
   public init(
     settings: ControllerSettings, namespaces: [Namespace],
     doorbells: UnsafeMutableRawPointer, doorbellBytes: Int,
-    clock: @escaping () -> UInt64 = NVMeController.monotonicMilliseconds,
-    fineClock: @escaping () -> UInt64 = NVMeController.monotonicNanoseconds
+    clock: @escaping () -> UInt64 = MonotonicClock.coarseMilliseconds,
+    fineClock: @escaping () -> UInt64 = MonotonicClock.nanoseconds
   ) {
     self.settings = settings
     self.capabilities = CapabilitiesRegister(maxQueueEntries: settings.maxQueueEntries)
@@ -144,24 +145,6 @@ public final class NVMeController {
       byteCount: settings.maxTransferBytes, alignment: 4096)
     discardBufferStorage = buffer
     return buffer
-  }
-
-  /// The coarse clock: 6 ns a call here against 29 for CLOCK_MONOTONIC, with
-  /// a resolution of a few ms, which is all the controller's uses need
-  /// (timestamps, power-on hours, busy time in minutes), and the busy-time
-  /// bookkeeping reads it twice per I/O at queue depth 1.
-  public static func monotonicMilliseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-    return UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec) / 1_000_000
-  }
-
-  /// The fine clock, in the reactor's time base (CLOCK_MONOTONIC), so that
-  /// `nextTimerDeadline` can end its sleep.
-  public static func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
   }
 
   /// Highest I/O queue ID the controller can create.

@@ -1,3 +1,5 @@
+import POSIX
+
 /// One client memory window the server may access (a VFIO_USER_DMA_MAP).
 public struct DMARegion: Equatable, Hashable, Sendable, CustomStringConvertible {
   public var address: UInt64
@@ -36,6 +38,6 @@ public struct DMARegion: Equatable, Hashable, Sendable, CustomStringConvertible 
 
 /// How the server reaches client memory that was shared without a descriptor.
 public protocol RemoteDMA: AnyObject {
-  func remoteRead(address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError)
-  func remoteWrite(address: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError)
+  func remoteRead(address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(Errno)
+  func remoteWrite(address: UInt64, from buffer: UnsafeRawBufferPointer) throws(Errno)
 }

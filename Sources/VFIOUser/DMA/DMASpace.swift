@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -33,11 +35,12 @@ public final class DMASpace {
   public var regions: [DMARegion] { entries.map(\.region) }
   public var count: Int { entries.count }
 
-  /// Validates and records a window; mmaps `fd` when given (the caller still closes `fd`).
+  /// Validates and records a window; mmaps `fd` when given (the mapping outlives `fd`,
+  /// which this does not keep).
   /// EINVAL for zero or unaligned sizes, wrap-around or unknown flags; EEXIST on overlap;
   /// ENOSPC past the map limit.
   @discardableResult
-  public func add(_ request: DMAMapRequest, fd: Int32?) throws(SystemError) -> DMARegion {
+  public func add(_ request: DMAMapRequest, fd: FileDescriptor?) throws(Errno) -> DMARegion {
     let known = DMAMapRequest.readable | DMAMapRequest.writable
     guard request.flags & ~known == 0, request.size > 0 else { throw .invalidArgument }
     let mask = pageSize &- 1
@@ -76,9 +79,9 @@ public final class DMASpace {
   /// kill the server at the guest's first access (found by the vfio-stream
   /// fuzz target). Descriptors that are not regular files (/dev/zero) have no
   /// such end; their mmap succeeds or fails on its own.
-  static func checkBacking(fd: Int32, offset: UInt64, size: UInt64) throws(SystemError) {
+  static func checkBacking(fd: FileDescriptor, offset: UInt64, size: UInt64) throws(Errno) {
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw .current }
+    guard fstat(fd.rawValue, &st) == 0 else { throw .current }
     guard st.st_mode & S_IFMT == S_IFREG else { return }
     let (end, overflow) = offset.addingReportingOverflow(size)
     guard !overflow, end <= UInt64(clamping: st.st_size) else { throw .invalidArgument }
@@ -100,7 +103,7 @@ public final class DMASpace {
 
   /// Removes (and munmaps) the window that exactly matches; ENOENT when none does.
   @discardableResult
-  public func remove(address: UInt64, size: UInt64) throws(SystemError) -> DMARegion {
+  public func remove(address: UInt64, size: UInt64) throws(Errno) -> DMARegion {
     guard let i = index(containing: address), entries[i].region.address == address,
       entries[i].region.size == size
     else { throw .notFound }
@@ -144,7 +147,7 @@ public final class DMASpace {
 
   /// Copies guest memory into `buffer`, through the mapping or by DMA_READ messages.
   public func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     if let source = translate(address, length: buffer.count, write: false) {
       if buffer.count > 0 { buffer.copyMemory(from: UnsafeRawBufferPointer(source)) }
@@ -156,7 +159,7 @@ public final class DMASpace {
   }
 
   /// Copies `buffer` into guest memory, through the mapping or by DMA_WRITE messages.
-  public func write(_ address: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError) {
+  public func write(_ address: UInt64, from buffer: UnsafeRawBufferPointer) throws(Errno) {
     if let target = translate(address, length: buffer.count, write: true) {
       if buffer.count > 0 { target.copyMemory(from: buffer) }
       return
@@ -166,7 +169,7 @@ public final class DMASpace {
     try remote.remoteWrite(address: address, from: buffer)
   }
 
-  private func remoteRegion(_ address: UInt64, length: Int) throws(SystemError) -> DMARegion {
+  private func remoteRegion(_ address: UInt64, length: Int) throws(Errno) -> DMARegion {
     guard length >= 0, let i = index(containing: address),
       entries[i].region.contains(address, length: UInt64(length)), !entries[i].region.isMapped
     else { throw .badAddress }

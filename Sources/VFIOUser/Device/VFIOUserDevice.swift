@@ -1,14 +1,16 @@
+import POSIX
+
 /// How a region can be mmapped by the client.
 public struct RegionMmap: Sendable {
   /// The device's descriptor; the server sends a copy with each region-info reply and
   /// never closes the device's own.
-  public var fd: Int32
+  public var fd: FileDescriptor
   /// File offset of the region's first byte (what the client passes to mmap()).
   public var offset: UInt64
   /// When set, only these windows (relative to `offset`) may be mapped: sparse mmap.
   public var sparseAreas: [SparseArea]?
 
-  public init(fd: Int32, offset: UInt64 = 0, sparseAreas: [SparseArea]? = nil) {
+  public init(fd: FileDescriptor, offset: UInt64 = 0, sparseAreas: [SparseArea]? = nil) {
     self.fd = fd
     self.offset = offset
     self.sparseAreas = sparseAreas
@@ -45,10 +47,10 @@ public protocol VFIOUserDevice: AnyObject {
 
   /// Bounds against `region(index).size` are checked by the server before these calls.
   func readRegion(_ index: Int, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   func writeRegion(_ index: Int, offset: UInt64, from data: UnsafeRawBufferPointer)
-    throws(SystemError)
-  func reset() throws(SystemError)
+    throws(Errno)
+  func reset() throws(Errno)
 
   /// Called once when the server is built: the tables the device uses for DMA and IRQs.
   func attach(dma: DMASpace, irqs: IRQTable)

@@ -1,10 +1,12 @@
+import POSIX
+
 /// The client's interrupt wiring: per IRQ type and vector, the eventfds it gave us and
 /// the mask state, with VFIO_USER_DEVICE_SET_IRQS semantics. Owned by one thread.
 public final class IRQTable {
-  public struct Vector: Equatable, Sendable {
-    public var trigger: Int32 = -1
-    public var maskFD: Int32 = -1
-    public var unmaskFD: Int32 = -1
+  public struct Vector: Sendable {
+    public var trigger: FileDescriptor?
+    public var maskFD: FileDescriptor?
+    public var unmaskFD: FileDescriptor?
     public var masked = false
     /// Fired while masked; delivered on unmask.
     public var pending = false
@@ -13,7 +15,7 @@ public final class IRQTable {
   public let infos: [IRQInfo]
   private var vectors: [[Vector]]
   /// Signals the client's eventfds; replaceable so tests can count.
-  public var signal: (Int32) -> Void = { EventFD.signal($0) }
+  public var signal: (FileDescriptor) -> Void = { EventFD.signal($0) }
 
   public init(infos: [IRQInfo]) {
     self.infos = infos
@@ -31,12 +33,11 @@ public final class IRQTable {
 
   /// The trigger eventfd of a vector, or nil when none is wired.
   @inline(__always)
-  public func triggerFD(index: Int, vector: Int) -> Int32? {
+  public func triggerFD(index: Int, vector: Int) -> FileDescriptor? {
     guard index >= 0, index < vectors.count, vector >= 0, vector < vectors[index].count else {
       return nil
     }
-    let fd = vectors[index][vector].trigger
-    return fd >= 0 ? fd : nil
+    return vectors[index][vector].trigger
   }
 
   /// The device raises an interrupt. Masked vectors remember it as pending. Returns true
@@ -50,8 +51,7 @@ public final class IRQTable {
       vectors[index][vector].pending = true
       return false
     }
-    let fd = vectors[index][vector].trigger
-    guard fd >= 0 else { return false }
+    guard let fd = vectors[index][vector].trigger else { return false }
     signal(fd)
     if infos[index].flags & IRQInfo.flagAutomasked != 0 {
       vectors[index][vector].masked = true
@@ -60,9 +60,8 @@ public final class IRQTable {
   }
 
   /// Applies one SET_IRQS. `fds` are the descriptors that came with it: on success the
-  /// table keeps those it stores and this closes none; on failure nothing is changed and
-  /// the caller still owns (and closes) all of them.
-  public func apply(_ set: IRQSet, fds: [Int32]) throws(SystemError) {
+  /// table keeps those it stores; on failure nothing is changed and it keeps none.
+  public func apply(_ set: IRQSet, fds: [FileDescriptor]) throws(Errno) {
     guard set.argsz >= UInt32(IRQSet.size), let (kind, action) = set.decodedFlags,
       set.index < UInt32(vectors.count)
     else { throw .invalidArgument }
@@ -95,7 +94,7 @@ public final class IRQTable {
     case .eventFD:
       guard fds.isEmpty || fds.count == count else { throw .invalidArgument }
       for (i, v) in range.enumerated() {
-        assign(fds.isEmpty ? -1 : fds[i], action: action, type: type, vector: v)
+        assign(fds.isEmpty ? nil : fds[i], action: action, type: type, vector: v)
       }
     }
   }
@@ -108,9 +107,9 @@ public final class IRQTable {
   private func release(type: Int) {
     for v in vectors[type].indices {
       let old = vectors[type][v]
-      FileDescriptor.close(old.trigger)
-      FileDescriptor.close(old.maskFD)
-      FileDescriptor.close(old.unmaskFD)
+      old.trigger?.close()
+      old.maskFD?.close()
+      old.unmaskFD?.close()
       vectors[type][v] = Vector()
     }
   }
@@ -121,10 +120,10 @@ public final class IRQTable {
       fire(index: type, vector: v)
     case .mask:
       vectors[type][v].masked = true
-      if vectors[type][v].maskFD >= 0 { signal(vectors[type][v].maskFD) }
+      if let fd = vectors[type][v].maskFD { signal(fd) }
     case .unmask:
       vectors[type][v].masked = false
-      if vectors[type][v].unmaskFD >= 0 { signal(vectors[type][v].unmaskFD) }
+      if let fd = vectors[type][v].unmaskFD { signal(fd) }
       if vectors[type][v].pending {
         vectors[type][v].pending = false
         fire(index: type, vector: v)
@@ -132,19 +131,21 @@ public final class IRQTable {
     }
   }
 
-  private func assign(_ fd: Int32, action: IRQSet.Action, type: Int, vector v: Int) {
+  /// Replaced descriptors are closed at once, not at their last release: a vector the
+  /// client rewired must stop firing the old eventfd even if someone still holds it.
+  private func assign(_ fd: FileDescriptor?, action: IRQSet.Action, type: Int, vector v: Int) {
     switch action {
     case .trigger:
-      FileDescriptor.close(vectors[type][v].trigger)
+      vectors[type][v].trigger?.close()
       // Any descriptor may come as a trigger: a pipe nobody drains must not
       // block the reactor once it is full (a lost interrupt is the client's).
-      if fd >= 0 { try? FileDescriptor.setNonBlocking(fd) }
+      try? fd?.setNonBlocking()
       vectors[type][v].trigger = fd
     case .mask:
-      FileDescriptor.close(vectors[type][v].maskFD)
+      vectors[type][v].maskFD?.close()
       vectors[type][v].maskFD = fd
     case .unmask:
-      FileDescriptor.close(vectors[type][v].unmaskFD)
+      vectors[type][v].unmaskFD?.close()
       vectors[type][v].unmaskFD = fd
     }
   }

@@ -1,7 +1,9 @@
+import POSIX
+
 /// One handler per command. Each validates the untrusted payload fully before acting and
 /// throws the errno the client gets back.
 extension VFIOUserServer {
-  func dispatch(_ message: inout Message) throws(SystemError) -> Outcome {
+  func dispatch(_ message: inout Message) throws(Errno) -> Outcome {
     let header = message.header
     guard let command = header.command else { throw .notImplemented }
     if message.fdsTruncated || message.fds.count > Int(options.capabilities.maxMessageFDs) {
@@ -57,7 +59,7 @@ extension VFIOUserServer {
     }
   }
 
-  private func dmaMap(_ payload: [UInt8], fd: Int32?) throws(SystemError) -> Outcome {
+  private func dmaMap(_ payload: [UInt8], fd: FileDescriptor?) throws(Errno) -> Outcome {
     let request = try DMAMapRequest(payload: payload)
     guard request.argsz >= UInt32(DMAMapRequest.size) else { throw .invalidArgument }
     let region = try dma.add(request, fd: fd)
@@ -66,7 +68,7 @@ extension VFIOUserServer {
     return .empty
   }
 
-  private func dmaUnmap(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func dmaUnmap(_ payload: [UInt8]) throws(Errno) -> Outcome {
     let request = try DMAUnmapRequest(payload: payload)
     guard request.argsz >= UInt32(DMAUnmapRequest.size) else { throw .invalidArgument }
     if request.flags & DMAUnmapRequest.getDirtyBitmap != 0 { throw .notSupported }
@@ -86,7 +88,7 @@ extension VFIOUserServer {
     return .payload(request.encoded)
   }
 
-  private func deviceInfo(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func deviceInfo(_ payload: [UInt8]) throws(Errno) -> Outcome {
     let request = try DeviceInfo(payload: payload)
     guard request.argsz >= UInt32(DeviceInfo.size) else { throw .invalidArgument }
     let info = DeviceInfo(
@@ -95,7 +97,7 @@ extension VFIOUserServer {
     return .payload(info.encoded)
   }
 
-  private func regionInfo(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func regionInfo(_ payload: [UInt8]) throws(Errno) -> Outcome {
     let request = try RegionInfo(payload: payload)
     guard request.argsz >= UInt32(RegionInfo.size), request.index < UInt32(device.regionCount)
     else { throw .invalidArgument }
@@ -129,7 +131,7 @@ extension VFIOUserServer {
     return .success(payload: writer.bytes, fds: region.size > 0 ? fds : [])
   }
 
-  private func regionIOFDs(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func regionIOFDs(_ payload: [UInt8]) throws(Errno) -> Outcome {
     let request = try RegionIOFDsInfo(payload: payload)
     guard request.argsz >= UInt32(RegionIOFDsInfo.size), request.index < UInt32(device.regionCount)
     else { throw .invalidArgument }
@@ -137,7 +139,7 @@ extension VFIOUserServer {
     return .payload(RegionIOFDsInfo(index: request.index, count: 0).encoded)
   }
 
-  private func irqInfo(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func irqInfo(_ payload: [UInt8]) throws(Errno) -> Outcome {
     let request = try IRQInfo(payload: payload)
     let infos = device.irqInfos
     guard request.argsz >= UInt32(IRQInfo.size), request.index < UInt32(infos.count) else {
@@ -149,7 +151,7 @@ extension VFIOUserServer {
     return .payload(info.encoded)
   }
 
-  private func setIRQs(_ payload: [UInt8], fds: [Int32]) throws(SystemError) {
+  private func setIRQs(_ payload: [UInt8], fds: [FileDescriptor]) throws(Errno) {
     let request = try IRQSet(payload: payload)
     try irqs.apply(request, fds: fds)
     device.irqsChanged(index: Int(request.index))
@@ -157,7 +159,7 @@ extension VFIOUserServer {
 
   /// Validates a region access: known, non-empty region with the permission, within
   /// bounds, and no larger than the negotiated transfer size.
-  private func checkAccess(_ access: RegionAccess, write: Bool) throws(SystemError) {
+  private func checkAccess(_ access: RegionAccess, write: Bool) throws(Errno) {
     guard access.count <= options.capabilities.maxDataTransferSize else { throw .tooBig }
     guard access.region < UInt32(device.regionCount) else { throw .invalidArgument }
     let region = device.region(Int(access.region))
@@ -166,7 +168,7 @@ extension VFIOUserServer {
     guard !overflow, end <= region.size else { throw .invalidArgument }
   }
 
-  private func regionRead(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func regionRead(_ payload: [UInt8]) throws(Errno) -> Outcome {
     let access = try RegionAccess(payload: payload)
     guard payload.count == RegionAccess.size else { throw .invalidArgument }
     try checkAccess(access, write: false)
@@ -182,7 +184,7 @@ extension VFIOUserServer {
     return .payload(writer.bytes)
   }
 
-  private func regionWrite(_ payload: [UInt8]) throws(SystemError) -> Outcome {
+  private func regionWrite(_ payload: [UInt8]) throws(Errno) -> Outcome {
     var reader = WireReader(payload)
     let access = try RegionAccess(from: &reader)
     guard reader.remaining == Int(access.count) else { throw .invalidArgument }
@@ -197,7 +199,7 @@ extension VFIOUserServer {
     return .payload(access.encoded)
   }
 
-  private func regionWriteMulti(_ payload: [UInt8], negotiated: Negotiated) throws(SystemError)
+  private func regionWriteMulti(_ payload: [UInt8], negotiated: Negotiated) throws(Errno)
     -> Outcome
   {
     guard negotiated.writeMultiple else { throw .notSupported }

@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -8,7 +10,7 @@
 /// requests (QEMU may be blocked on one of ours, e.g. a register write, before it answers).
 extension VFIOUserServer: RemoteDMA {
   public func remoteRead(address: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-    throws(SystemError)
+    throws(Errno)
   {
     let layout = options.dmaLayout
     var done = 0
@@ -27,8 +29,7 @@ extension VFIOUserServer: RemoteDMA {
     }
   }
 
-  public func remoteWrite(address: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError)
-  {
+  public func remoteWrite(address: UInt64, from buffer: UnsafeRawBufferPointer) throws(Errno) {
     let layout = options.dmaLayout
     var done = 0
     while done < buffer.count {
@@ -41,13 +42,13 @@ extension VFIOUserServer: RemoteDMA {
     }
   }
 
-  private func chunkLimit() throws(SystemError) -> Int {
+  private func chunkLimit() throws(Errno) -> Int {
     guard let negotiated else { throw .badAddress }
     return max(1, min(Int(negotiated.peer.maxDataTransferSize), options.maxRemoteDMAChunk))
   }
 
   /// Sends a request and waits for its reply, dispatching client requests meanwhile.
-  private func exchange(_ command: Command, payload: [UInt8]) throws(SystemError) -> Message {
+  private func exchange(_ command: Command, payload: [UInt8]) throws(Errno) -> Message {
     guard let connection, !mustDisconnect else { throw .badAddress }
     guard dmaDepth < options.maxNestedDMA else { throw .busy }
     dmaDepth += 1
@@ -70,7 +71,7 @@ extension VFIOUserServer: RemoteDMA {
           throw .protocolError
         }
         if message.header.isError {
-          throw SystemError(
+          throw Errno(
             Int32(bitPattern: message.header.error == 0 ? UInt32(EIO) : message.header.error))
         }
         return message

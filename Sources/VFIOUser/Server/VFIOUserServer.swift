@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -14,7 +16,7 @@ public final class VFIOUserServer {
   public let options: ServerOptions
   public var log: (LogLevel, String) -> Void = { _, _ in }
 
-  public private(set) var listener: Int32 = -1
+  public private(set) var listener: FileDescriptor?
   private var socketPath: String?
   public private(set) var connection: Connection?
   /// Set once VERSION succeeded on the current connection.
@@ -58,35 +60,27 @@ public final class VFIOUserServer {
   // MARK: listening and accepting
 
   /// Listens at `path`. A stale socket file is replaced; a live server there is EADDRINUSE.
-  public func listen(path: String) throws(SystemError) {
-    var st = stat()
-    if lstat(path, &st) == 0 {
-      guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError(EEXIST) }
-      if UnixSocket.isServed(path: path) { throw SystemError(EADDRINUSE) }
-      unlink(path)
-    }
+  public func listen(path: String) throws(Errno) {
+    try UnixSocket.removeStale(path: path)
     let fd = try UnixSocket.listen(path: path)
     try adoptListener(fd)
     socketPath = path
   }
 
   /// Serves an inherited descriptor (`--fd`): a listening socket, or one already connected.
-  public func adopt(fd: Int32) throws(SystemError) {
-    var listening: Int32 = 0
-    var length = socklen_t(MemoryLayout<Int32>.size)
-    _ = try syscallRetrying { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
-    if listening != 0 { try adoptListener(fd) } else { try attach(socket: fd) }
+  public func adopt(_ fd: FileDescriptor) throws(Errno) {
+    if try UnixSocket.isListening(fd) { try adoptListener(fd) } else { try attach(socket: fd) }
   }
 
-  private func adoptListener(_ fd: Int32) throws(SystemError) {
-    try FileDescriptor.setNonBlocking(fd)
+  private func adoptListener(_ fd: FileDescriptor) throws(Errno) {
+    try fd.setNonBlocking()
     listener = fd
   }
 
   /// Starts serving an already-connected socket (replacing nothing: one client at a time).
-  public func attach(socket fd: Int32) throws(SystemError) {
+  public func attach(socket fd: FileDescriptor) throws(Errno) {
     guard connection == nil else {
-      FileDescriptor.close(fd)
+      fd.close()
       throw .busy
     }
     connection = try Connection(socket: fd, maxMessageSize: options.maxIncomingMessageSize)
@@ -99,7 +93,7 @@ public final class VFIOUserServer {
   /// Accepts one waiting client when none is being served. True if one was accepted.
   @discardableResult
   public func acceptPending() -> Bool {
-    guard connection == nil, listener >= 0 else { return false }
+    guard connection == nil, let listener else { return false }
     do {
       guard let fd = try UnixSocket.accept(listener) else { return false }
       try attach(socket: fd)
@@ -111,9 +105,9 @@ public final class VFIOUserServer {
   }
 
   public func closeListener() {
-    FileDescriptor.close(listener)
-    listener = -1
-    if let socketPath { unlink(socketPath) }
+    listener?.close()
+    listener = nil
+    if let socketPath { UnixSocket.remove(path: socketPath) }
     socketPath = nil
   }
 
@@ -156,15 +150,15 @@ public final class VFIOUserServer {
   }
 
   /// Blocks serving clients until `stop` is signalled.
-  public func run(until stop: StopSignal) throws(SystemError) {
+  public func run(until stop: StopSignal) throws(Errno) {
     while true {
-      var fds = [pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
+      var fds = [pollfd(fd: stop.fd.rawValue, events: Int16(POLLIN), revents: 0)]
       if let connection {
-        fds.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0))
-      } else if listener >= 0 {
-        fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+        fds.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
+      } else if let listener {
+        fds.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
       }
-      _ = try syscallRetrying { poll(&fds, nfds_t(fds.count), -1) }
+      _ = try syscall { poll(&fds, nfds_t(fds.count), -1) }
       if fds[0].revents != 0 { return }
       guard fds.count > 1, fds[1].revents != 0 else { continue }
       if connection != nil { serviceConnection() } else { acceptPending() }
@@ -222,10 +216,10 @@ public final class VFIOUserServer {
   }
 
   enum Outcome {
-    case success(payload: [UInt8], fds: [Int32])
-    case failure(SystemError)
+    case success(payload: [UInt8], fds: [FileDescriptor])
+    case failure(Errno)
     /// Reply with an error, then drop the client (failed version negotiation).
-    case fatal(SystemError)
+    case fatal(Errno)
 
     static let empty = Outcome.success(payload: [], fds: [])
     static func payload(_ bytes: [UInt8]) -> Outcome { .success(payload: bytes, fds: []) }
@@ -254,10 +248,10 @@ public final class VFIOUserServer {
 
 /// An eventfd another thread signals to make `run` return.
 public struct StopSignal: Sendable {
-  public let fd: Int32
+  public let fd: FileDescriptor
 
-  public init() throws(SystemError) { fd = try EventFD.create() }
+  public init() throws(Errno) { fd = try EventFD.create() }
 
   public func signal() { EventFD.signal(fd) }
-  public func close() { FileDescriptor.close(fd) }
+  public func close() { fd.close() }
 }

@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 
 /// Keeps a client that shrinks the file behind a DMA window from killing the
 /// server: a SIGBUS inside a watched mapping gets a private zero page in

@@ -1,23 +1,25 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
 
 /// One connected vfio-user peer: a non-blocking socket, a reader, and typed sends.
 public final class Connection {
-  public let socket: Int32
+  public let socket: FileDescriptor
   public var reader: MessageReader
   private var nextID: UInt16 = 0
 
-  /// Takes ownership of `socket` and makes it non-blocking.
-  public init(socket: Int32, maxMessageSize: Int) throws(SystemError) {
+  /// Takes `socket` and makes it non-blocking.
+  public init(socket: FileDescriptor, maxMessageSize: Int) throws(Errno) {
     self.socket = socket
     self.reader = MessageReader(maxMessageSize: maxMessageSize)
-    try FileDescriptor.setNonBlocking(socket)
+    try socket.setNonBlocking()
   }
 
   deinit {
     reader.discard()
-    FileDescriptor.close(socket)
+    socket.close()
   }
 
   /// A fresh id for a message this side starts.
@@ -26,8 +28,8 @@ public final class Connection {
     return nextID
   }
 
-  public func send(_ header: MessageHeader, payload: [UInt8] = [], fds: [Int32] = [])
-    throws(SystemError)
+  public func send(_ header: MessageHeader, payload: [UInt8] = [], fds: [FileDescriptor] = [])
+    throws(Errno)
   {
     var writer = WireWriter(capacity: MessageHeader.size + payload.count)
     header.encode(to: &writer)
@@ -36,8 +38,8 @@ public final class Connection {
   }
 
   public func sendReply(
-    to request: MessageHeader, payload: [UInt8] = [], fds: [Int32] = []
-  ) throws(SystemError) {
+    to request: MessageHeader, payload: [UInt8] = [], fds: [FileDescriptor] = []
+  ) throws(Errno) {
     var header = request
     header.flags = MessageHeader.Kind.reply.rawValue
     header.error = 0
@@ -45,7 +47,7 @@ public final class Connection {
     try send(header, payload: payload, fds: fds)
   }
 
-  public func sendError(to request: MessageHeader, _ error: SystemError) throws(SystemError) {
+  public func sendError(to request: MessageHeader, _ error: Errno) throws(Errno) {
     var header = request
     header.flags = MessageHeader.Kind.reply.rawValue | MessageHeader.errorBit
     header.error = UInt32(bitPattern: error.code)
@@ -55,8 +57,8 @@ public final class Connection {
 
   /// Sends a command; returns its id for matching the reply.
   public func sendCommand(
-    _ command: Command, payload: [UInt8] = [], fds: [Int32] = [], noReply: Bool = false
-  ) throws(SystemError) -> UInt16 {
+    _ command: Command, payload: [UInt8] = [], fds: [FileDescriptor] = [], noReply: Bool = false
+  ) throws(Errno) -> UInt16 {
     let id = makeID()
     let header = MessageHeader(
       id: id, command: command, kind: .command, payloadSize: payload.count, noReply: noReply)
@@ -65,7 +67,7 @@ public final class Connection {
   }
 
   /// Reads the next whole message, waiting up to `timeoutMilliseconds` (-1: forever).
-  public func receive(timeoutMilliseconds: Int32 = -1) throws(SystemError) -> Message {
+  public func receive(timeoutMilliseconds: Int32 = -1) throws(Errno) -> Message {
     let deadline = Deadline(milliseconds: timeoutMilliseconds)
     while true {
       switch reader.next(from: socket) {
@@ -86,20 +88,14 @@ struct Deadline {
   private let end: UInt64?
 
   init(milliseconds: Int32) {
-    end = milliseconds < 0 ? nil : Self.now() + UInt64(milliseconds) * 1_000_000
+    end = milliseconds < 0 ? nil : MonotonicClock.nanoseconds() + UInt64(milliseconds) * 1_000_000
   }
 
   /// Milliseconds left (-1 for no deadline), or nil when it has passed.
   func remaining() -> Int32? {
     guard let end else { return -1 }
-    let now = Self.now()
+    let now = MonotonicClock.nanoseconds()
     guard now < end else { return nil }
     return Int32(clamping: (end - now + 999_999) / 1_000_000)
-  }
-
-  static func now() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
   }
 }

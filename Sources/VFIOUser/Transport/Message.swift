@@ -1,15 +1,17 @@
+import POSIX
+
 /// One whole message as received: header, payload, and the descriptors that came with it.
-/// The descriptors are owned by whoever holds the message: take the ones you keep with
-/// `takeFDs()`, and `closeFDs()` the rest.
+/// The message holds the descriptors: take the ones you keep with `takeFDs()`, and
+/// `closeFDs()` the rest (or let them close with the message).
 public struct Message {
   public var header: MessageHeader
   public var payload: [UInt8]
-  public private(set) var fds: [Int32]
+  public private(set) var fds: [FileDescriptor]
   /// More descriptors arrived than the receiver accepts; the extra ones are already closed.
   public var fdsTruncated: Bool
 
   public init(
-    header: MessageHeader, payload: [UInt8], fds: [Int32] = [], fdsTruncated: Bool = false
+    header: MessageHeader, payload: [UInt8], fds: [FileDescriptor] = [], fdsTruncated: Bool = false
   ) {
     self.header = header
     self.payload = payload
@@ -18,12 +20,13 @@ public struct Message {
   }
 
   /// Hands over every descriptor; the message no longer owns any.
-  public mutating func takeFDs() -> [Int32] {
+  public mutating func takeFDs() -> [FileDescriptor] {
     defer { fds = [] }
     return fds
   }
 
+  /// Closes the descriptors nobody took, now (not when the last copy of the message goes).
   public mutating func closeFDs() {
-    FileDescriptor.close(all: takeFDs())
+    for fd in takeFDs() { fd.close() }
   }
 }

@@ -1,3 +1,5 @@
+import POSIX
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -17,7 +19,7 @@ public struct MessageReader {
     /// A header whose size field cannot be framed (below 16 or above the limit); the
     /// stream cannot be trusted after it. Descriptors that came with it are closed.
     case unframeable(MessageHeader)
-    case failed(SystemError)
+    case failed(Errno)
   }
 
   private enum State {
@@ -29,7 +31,7 @@ public struct MessageReader {
   private var state = State.header
   private var buffer = [UInt8](repeating: 0, count: MessageHeader.size)
   private var filled = 0
-  private var fds: [Int32] = []
+  private var fds: [FileDescriptor] = []
   private var fdsTruncated = false
 
   public init(maxMessageSize: Int) {
@@ -38,7 +40,7 @@ public struct MessageReader {
 
   /// Descriptors of a half-read message, closed when the connection goes away.
   public mutating func discard() {
-    FileDescriptor.close(all: fds)
+    for fd in fds { fd.close() }
     fds = []
     fdsTruncated = false
     state = .header
@@ -46,7 +48,7 @@ public struct MessageReader {
     buffer = [UInt8](repeating: 0, count: MessageHeader.size)
   }
 
-  public mutating func next(from socket: Int32) -> Event {
+  public mutating func next(from socket: FileDescriptor) -> Event {
     while true {
       let wanted = buffer.count - filled
       if wanted > 0 {

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// The capabilities object of VFIO_USER_VERSION, as one side states it.
 public struct Capabilities: Equatable, Sendable {
@@ -48,7 +49,7 @@ public enum CapabilitiesJSON {
   /// Parses `bytes` (the version payload after major/minor). Empty means "all defaults".
   /// Refuses: a missing NUL terminator, bytes after it, non-UTF-8, non-object JSON, fields
   /// of the wrong type, and values outside the ranges above.
-  public static func decode(_ bytes: ArraySlice<UInt8>) throws(SystemError) -> Capabilities {
+  public static func decode(_ bytes: ArraySlice<UInt8>) throws(Errno) -> Capabilities {
     var caps = Capabilities()
     if bytes.isEmpty { return caps }
     guard bytes.count <= Capabilities.maxJSONLength else { throw .tooBig }

@@ -1,3 +1,5 @@
+import POSIX
+
 /// VFIO_USER_VERSION payload: major, minor, optional JSON.
 public struct VersionMessage: Equatable, Sendable {
   public var major: UInt16
@@ -10,7 +12,7 @@ public struct VersionMessage: Equatable, Sendable {
     self.capabilities = capabilities
   }
 
-  public init(payload: [UInt8]) throws(SystemError) {
+  public init(payload: [UInt8]) throws(Errno) {
     var reader = WireReader(payload)
     major = try reader.read()
     minor = try reader.read()
@@ -45,7 +47,7 @@ public enum VersionNegotiation {
   /// Applies the spec's rules to a client proposal: same major, minor min'd, and a
   /// capability set that is a subset of what was proposed. Returns the reply and the
   /// agreement. Throws ENOTSUP for another major and EINVAL for page sizes without 4 KiB.
-  public static func negotiate(proposal: VersionMessage, server: Capabilities) throws(SystemError)
+  public static func negotiate(proposal: VersionMessage, server: Capabilities) throws(Errno)
     -> (reply: VersionMessage, agreed: Negotiated)
   {
     guard proposal.major == major else { throw .notSupported }

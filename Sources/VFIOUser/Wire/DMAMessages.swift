@@ -1,3 +1,5 @@
+import POSIX
+
 /// VFIO_USER_DMA_MAP request (32 bytes).
 public struct DMAMapRequest: Equatable, Sendable, WireCodable {
   public static let size = 32
@@ -20,7 +22,7 @@ public struct DMAMapRequest: Equatable, Sendable, WireCodable {
     self.size = size
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     offset = try reader.read()
@@ -57,7 +59,7 @@ public struct DMAUnmapRequest: Equatable, Sendable, WireCodable {
     self.size = size
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     address = try reader.read()
@@ -100,7 +102,7 @@ public enum DMAMessageLayout: String, Sendable, CaseIterable {
   }
 
   /// Decodes address, count and where the data starts; the data must be all there.
-  public func decode(_ payload: [UInt8], expectData: Bool) throws(SystemError) -> (
+  public func decode(_ payload: [UInt8], expectData: Bool) throws(Errno) -> (
     address: UInt64, count: Int, dataOffset: Int
   ) {
     var reader = WireReader(payload)

@@ -1,3 +1,5 @@
+import POSIX
+
 /// VFIO_USER_DEVICE_GET_INFO request and reply (16 bytes).
 public struct DeviceInfo: Equatable, Sendable, WireCodable {
   public static let size = 16
@@ -17,7 +19,7 @@ public struct DeviceInfo: Equatable, Sendable, WireCodable {
     self.numIRQs = numIRQs
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     numRegions = try reader.read()
@@ -59,7 +61,7 @@ public struct RegionInfo: Equatable, Sendable, WireCodable {
     self.offset = offset
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     index = try reader.read()
@@ -104,7 +106,7 @@ public struct SparseMmapCapability: Equatable, Sendable, WireCodable {
 
   public var encodedSize: Int { 16 + 16 * areas.count }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     let id: UInt16 = try reader.read()
     let version: UInt16 = try reader.read()
     guard id == Self.id, version == Self.version else { throw .invalidArgument }
@@ -150,7 +152,7 @@ public struct RegionIOFDsInfo: Equatable, Sendable, WireCodable {
     self.count = count
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     index = try reader.read()

@@ -1,3 +1,5 @@
+import POSIX
+
 /// VFIO_USER_DEVICE_GET_IRQ_INFO request and reply (16 bytes).
 public struct IRQInfo: Equatable, Sendable, WireCodable {
   public static let size = 16
@@ -20,7 +22,7 @@ public struct IRQInfo: Equatable, Sendable, WireCodable {
     self.count = count
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     index = try reader.read()
@@ -72,7 +74,7 @@ public struct IRQSet: Equatable, Sendable, WireCodable {
     self.data = data
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     argsz = try reader.read()
     flags = try reader.read()
     index = try reader.read()

@@ -1,3 +1,5 @@
+import POSIX
+
 /// vfio-user command numbers (spec "Commands").
 public enum Command: UInt16, Sendable, CaseIterable {
   case version = 1
@@ -46,7 +48,7 @@ public struct MessageHeader: Equatable, Sendable, WireCodable {
 
   public init(
     id: UInt16, command: Command, kind: Kind, payloadSize: Int, noReply: Bool = false,
-    error: SystemError? = nil
+    error: Errno? = nil
   ) {
     var flags = kind.rawValue
     if noReply { flags |= Self.noReplyBit }
@@ -56,7 +58,7 @@ public struct MessageHeader: Equatable, Sendable, WireCodable {
       flags: flags, error: UInt32(bitPattern: error?.code ?? 0))
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     id = try reader.read()
     rawCommand = try reader.read()
     size = try reader.read()

@@ -1,3 +1,5 @@
+import POSIX
+
 /// VFIO_USER_REGION_READ / REGION_WRITE fixed part (16 bytes), then data.
 public struct RegionAccess: Equatable, Sendable, WireCodable {
   public static let size = 16
@@ -12,7 +14,7 @@ public struct RegionAccess: Equatable, Sendable, WireCodable {
     self.count = count
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     offset = try reader.read()
     region = try reader.read()
     count = try reader.read()
@@ -40,7 +42,7 @@ public struct RegionWriteOne: Equatable, Sendable, WireCodable {
     self.data = data
   }
 
-  public init(from reader: inout WireReader) throws(SystemError) {
+  public init(from reader: inout WireReader) throws(Errno) {
     access = try RegionAccess(from: &reader)
     let bytes = try reader.take(Self.maxData)
     guard access.count <= Self.maxData else { throw .invalidArgument }

@@ -1,3 +1,5 @@
+import POSIX
+
 /// Reads host-endian (little-endian on every supported host) fields from untrusted bytes.
 /// Every read is bounds-checked and throws EINVAL instead of trapping.
 public struct WireReader {
@@ -11,7 +13,7 @@ public struct WireReader {
 
   public var remaining: Int { bytes.count - offset }
 
-  public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) throws(SystemError) -> T {
+  public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) throws(Errno) -> T {
     let size = MemoryLayout<T>.size
     guard remaining >= size else { throw .invalidArgument }
     let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
@@ -20,13 +22,13 @@ public struct WireReader {
   }
 
   /// Takes exactly `count` bytes.
-  public mutating func take(_ count: Int) throws(SystemError) -> ArraySlice<UInt8> {
+  public mutating func take(_ count: Int) throws(Errno) -> ArraySlice<UInt8> {
     guard count >= 0, remaining >= count else { throw .invalidArgument }
     defer { offset += count }
     return bytes[offset..<offset + count]
   }
 
-  public mutating func skip(_ count: Int) throws(SystemError) {
+  public mutating func skip(_ count: Int) throws(Errno) {
     _ = try take(count)
   }
 
@@ -60,12 +62,12 @@ public struct WireWriter {
 
 /// A wire structure that decodes from and encodes to a payload.
 public protocol WireCodable {
-  init(from reader: inout WireReader) throws(SystemError)
+  init(from reader: inout WireReader) throws(Errno)
   func encode(to writer: inout WireWriter)
 }
 
 extension WireCodable {
-  public init(payload: [UInt8]) throws(SystemError) {
+  public init(payload: [UInt8]) throws(Errno) {
     var reader = WireReader(payload)
     try self.init(from: &reader)
   }

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -42,7 +43,7 @@ final class ChildProcess {
   let pid: pid_t
   let command: String
   private(set) var exit: Exit?
-  private var outputFD: Int32
+  private var outputFD: FileDescriptor?
   private var pending: [UInt8] = []
 
   init(_ executable: String, _ arguments: [String], output: Output) throws {
@@ -50,16 +51,17 @@ final class ChildProcess {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    var pipeFDs: (Int32, Int32) = (-1, -1)
+    var pipeFDs: (FileDescriptor, FileDescriptor)?
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     switch output {
     case .file(let path):
       posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
       posix_spawn_file_actions_adddup2(&actions, 1, 2)
     case .pipe:
-      pipeFDs = try UnixSocket.pair()
-      posix_spawn_file_actions_adddup2(&actions, pipeFDs.1, 1)
-      posix_spawn_file_actions_adddup2(&actions, pipeFDs.1, 2)
+      let pair = try UnixSocket.pair()
+      pipeFDs = pair
+      posix_spawn_file_actions_adddup2(&actions, pair.1.rawValue, 1)
+      posix_spawn_file_actions_adddup2(&actions, pair.1.rawValue, 2)
     }
     if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
     var attributes = posix_spawnattr_t()
@@ -80,13 +82,13 @@ final class ChildProcess {
     defer { for pointer in envp { free(pointer) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-    if pipeFDs.1 >= 0 { close(pipeFDs.1) }
+    pipeFDs?.1.close()
     guard rc == 0 else {
-      if pipeFDs.0 >= 0 { close(pipeFDs.0) }
+      pipeFDs?.0.close()
       throw SpawnError(description: "\(executable): \(String(cString: strerror(rc)))")
     }
     self.pid = pid
-    outputFD = pipeFDs.0
+    outputFD = pipeFDs?.0
   }
 
   deinit {
@@ -94,7 +96,7 @@ final class ChildProcess {
       kill(pid, SIGKILL)
       _ = waitForExit()
     }
-    if outputFD >= 0 { close(outputFD) }
+    outputFD?.close()
   }
 
   /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which its
@@ -182,11 +184,11 @@ final class ChildProcess {
 
   /// Reads what is available into `pending`; false at end of output or timeout.
   private func fill(timeoutMilliseconds: Int32) -> Bool {
-    guard outputFD >= 0 else { return false }
-    var poller = pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)
+    guard let outputFD else { return false }
+    var poller = pollfd(fd: outputFD.rawValue, events: Int16(POLLIN), revents: 0)
     guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return false }
     var chunk = [UInt8](repeating: 0, count: 4096)
-    let count = read(outputFD, &chunk, chunk.count)
+    let count = read(outputFD.rawValue, &chunk, chunk.count)
     guard count > 0 else { return false }
     pending.append(contentsOf: chunk[..<count])
     return true

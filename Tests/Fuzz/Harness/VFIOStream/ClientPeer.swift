@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Synchronization
 import VFIOUser
 
@@ -27,7 +28,7 @@ final class ClientPeer: Sendable {
     var violations: [String] = []
   }
 
-  private let socket: Int32
+  private let socket: FileDescriptor
   private let ram: RemoteRAM
   private let layout: DMAMessageLayout
   private let misbehaviour: UInt8
@@ -36,7 +37,7 @@ final class ClientPeer: Sendable {
   private let tally = Mutex(Tally())
   private let finished = DispatchSemaphore(value: 0)
 
-  init(socket: Int32, ram: RemoteRAM, config: StreamConfig) {
+  init(socket: FileDescriptor, ram: RemoteRAM, config: StreamConfig) {
     self.socket = socket
     self.ram = ram
     self.layout = config.qemuLayout ? .qemu : .spec
@@ -84,7 +85,7 @@ final class ClientPeer: Sendable {
   private func discardUntilClosed() {
     var scratch = [UInt8](repeating: 0, count: 65536)
     while (try? UnixSocket.waitReadable(socket)) != nil {
-      let n = scratch.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+      let n = scratch.withUnsafeMutableBytes { recv(socket.rawValue, $0.baseAddress, $0.count, 0) }
       if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { return }
     }
   }

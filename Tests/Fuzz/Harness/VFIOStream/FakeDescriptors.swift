@@ -1,4 +1,5 @@
 import CShims
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -15,14 +16,14 @@ final class FakeDescriptors {
   /// Per input, so a long input cannot exhaust the descriptor table.
   static let budget = 256
 
-  private(set) var memfds: [(fd: Int32, size: Int)] = []
+  private(set) var memfds: [(fd: FileDescriptor, size: Int)] = []
   /// Client-side ends kept until the end (the other end of each pipe).
-  private var kept: [Int32] = []
+  private var kept: [FileDescriptor] = []
   private var made = 0
 
   /// Makes one descriptor to send; the caller closes it after sending unless
   /// `keepsOwnCopy` says this object does.
-  func make(kind: UInt8) -> (fd: Int32, keepsOwnCopy: Bool)? {
+  func make(kind: UInt8) -> (fd: FileDescriptor, keepsOwnCopy: Bool)? {
     guard made < Self.budget else { return nil }
     made += 1
     switch kind % 8 {
@@ -34,14 +35,15 @@ final class FakeDescriptors {
         close(fd)
         return nil
       }
-      memfds.append((fd, size))
-      return (fd, true)
+      let owned = FileDescriptor(owning: fd)
+      memfds.append((owned, size))
+      return (owned, true)
     case 4:
       let fd = cshim_eventfd(0, 1)
-      return fd >= 0 ? (fd, false) : nil
+      return fd >= 0 ? (FileDescriptor(owning: fd), false) : nil
     case 5:
       let fd = open("/dev/null", O_RDWR | O_CLOEXEC)
-      return fd >= 0 ? (fd, false) : nil
+      return fd >= 0 ? (FileDescriptor(owning: fd), false) : nil
     default:
       var ends: [Int32] = [-1, -1]
       guard pipe(&ends) == 0 else { return nil }
@@ -50,8 +52,8 @@ final class FakeDescriptors {
         _ = fcntl(end, F_SETFL, O_NONBLOCK)
       }
       let (sent, kept) = kind % 8 == 6 ? (ends[1], ends[0]) : (ends[0], ends[1])
-      self.kept.append(kept)
-      return (sent, false)
+      self.kept.append(FileDescriptor(owning: kept))
+      return (FileDescriptor(owning: sent), false)
     }
   }
 
@@ -64,12 +66,12 @@ final class FakeDescriptors {
     let start = Int(offset) % size
     let count = min(bytes.count, size - start)
     guard count > 0 else { return }
-    _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, count, off_t(start)) }
+    _ = bytes.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, count, off_t(start)) }
   }
 
   func closeAll() {
-    FileDescriptor.close(all: memfds.map(\.fd))
-    FileDescriptor.close(all: kept)
+    for (fd, _) in memfds { fd.close() }
+    for fd in kept { fd.close() }
     memfds = []
     kept = []
   }

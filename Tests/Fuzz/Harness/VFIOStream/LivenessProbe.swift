@@ -1,3 +1,4 @@
+import POSIX
 import VFIOUser
 
 /// After an input: a brand-new client must be served as if nothing had
@@ -12,13 +13,13 @@ enum LivenessProbe {
     do {
       try rig.server.attach(socket: theirs)
     } catch {
-      FileDescriptor.close(ours)
+      ours.close()
       report.require(false, "probe: attach failed: \(error)")
       return
     }
     do {
       guard let connection = try? Connection(socket: ours, maxMessageSize: 1 << 16) else {
-        FileDescriptor.close(ours)
+        ours.close()
         report.require(false, "probe: no connection")
         return
       }

@@ -1,4 +1,5 @@
 import NVMeVFU
+import POSIX
 import VFIOUser
 
 /// vfio-user message streams against the real NVMe device: the decoder
@@ -96,7 +97,7 @@ enum StreamHarness {
     let flags = cursor.u8()
     let length = Int(cursor.u16())
     let rawSize: UInt32? = flags & 0x40 != 0 ? cursor.u32() : nil
-    var fds: [(fd: Int32, keepsOwnCopy: Bool)] = []
+    var fds: [(fd: FileDescriptor, keepsOwnCopy: Bool)] = []
     if flags & 0x80 != 0 {
       let count = min(Int(cursor.u8() & 0x3F), maxDescriptorsPerMessage)
       for _ in 0..<count {

@@ -2,6 +2,7 @@ import BackendContract
 import BlockIO
 import NVMe
 import NVMeVFU
+import POSIX
 import VFIOUser
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ final class StreamRig {
   let descriptors = FakeDescriptors()
   let ram = RemoteRAM()
   private let doorbellPage: MemoryMapping
-  private(set) var client: Int32 = -1
+  private(set) var client: FileDescriptor?
   private var peer: ClientPeer?
   private var nextID: UInt16 = 0
   /// Connections beyond the first an input may open (after a drop or on request).
@@ -81,9 +82,9 @@ final class StreamRig {
     guard !isConnected, let (ours, theirs) = try? UnixSocket.pair() else { return false }
     do {
       try server.attach(socket: theirs)
-      try FileDescriptor.setNonBlocking(ours)
+      try ours.setNonBlocking()
     } catch {
-      FileDescriptor.close(ours)
+      ours.close()
       return false
     }
     client = ours
@@ -106,7 +107,7 @@ final class StreamRig {
   /// Ends the stream (the server sees EOF after what is in flight), lets the
   /// server drop the client, and collects the peer's tally.
   func disconnect(_ report: inout FuzzReport) {
-    guard client >= 0 else { return }
+    guard let client else { return }
     UnixSocket.shutdownWrite(client)
     var turns = 0
     while isConnected && turns < 10_000 {
@@ -122,8 +123,8 @@ final class StreamRig {
       for violation in tally.violations { report.require(false, violation) }
     }
     peer = nil
-    FileDescriptor.close(client)
-    client = -1
+    client.close()
+    self.client = nil
   }
 
   /// Commands the controller completed, as far as its queue statistics
@@ -148,9 +149,9 @@ final class StreamRig {
 
   /// Sends one message with `fds`; closes the client's copies it does not
   /// keep. A vanished server is fine (the next record reconnects).
-  func send(_ bytes: [UInt8], fds: [(fd: Int32, keepsOwnCopy: Bool)]) {
-    defer { FileDescriptor.close(all: fds.filter { !$0.keepsOwnCopy }.map(\.fd)) }
-    guard client >= 0 else { return }
+  func send(_ bytes: [UInt8], fds: [(fd: FileDescriptor, keepsOwnCopy: Bool)]) {
+    defer { for (fd, keepsOwnCopy) in fds where !keepsOwnCopy { fd.close() } }
+    guard let client else { return }
     try? UnixSocket.send(client, bytes, fds: fds.map(\.fd))
   }
 

@@ -34,13 +34,13 @@ public struct MemoryMapping: @unchecked Sendable {
   }
 
   /// Maps `length` bytes of `fd` at `offset`, shared, with `access`.
-  public static func map(fd: Int32, offset: UInt64, length: UInt64, access: Access)
-    throws(SystemError) -> MemoryMapping
+  public static func map(fd: FileDescriptor, offset: UInt64, length: UInt64, access: Access)
+    throws(Errno) -> MemoryMapping
   {
     guard length > 0, let size = Int(exactly: length), let off = off_t(exactly: offset) else {
       throw .invalidArgument
     }
-    let pointer = mmap(nil, size, access.protection, MAP_SHARED, fd, off)
+    let pointer = mmap(nil, size, access.protection, MAP_SHARED, fd.rawValue, off)
     guard let pointer, pointer != MAP_FAILED else { throw .current }
     return MemoryMapping(base: pointer, length: size)
   }
@@ -61,17 +61,12 @@ public enum SharedMemory {
   /// end would raise SIGBUS in every process that maps it. Tests that play
   /// such a peer pass false.
   public static func create(name: String, size: UInt64, sealed: Bool = true)
-    throws(SystemError) -> Int32
+    throws(Errno) -> FileDescriptor
   {
-    let fd = try syscallRetrying { cshim_memfd_create(name) }
-    guard let length = off_t(exactly: size) else {
-      FileDescriptor.close(fd)
-      throw .invalidArgument
-    }
-    if ftruncate(fd, length) != 0 || (sealed && cshim_seal_size(fd) != 0) {
-      let error = SystemError.current
-      FileDescriptor.close(fd)
-      throw error
+    let fd = FileDescriptor(owning: try syscall { cshim_memfd_create(name) })
+    guard let length = off_t(exactly: size) else { throw .invalidArgument }
+    if ftruncate(fd.rawValue, length) != 0 || (sealed && cshim_seal_size(fd.rawValue) != 0) {
+      throw .current
     }
     return fd
   }

@@ -1,5 +1,4 @@
 import CShims
-import VFIOUser
 
 #if canImport(Glibc)
   import Glibc
@@ -9,23 +8,23 @@ import VFIOUser
 /// just another wakeup and handles them on its own thread (no async-signal
 /// handler touching controller state).
 public struct SignalFD: Sendable {
-  public let fd: Int32
+  public let fd: FileDescriptor
 
   /// Blocks `signals` for this thread (call before starting other threads, so
   /// they inherit the mask) and opens a signalfd for them.
-  public init(signals: [Int32]) throws(SystemError) {
+  public init(signals: [Int32]) throws(Errno) {
     let fd = signals.withUnsafeBufferPointer {
       cshim_signalfd_block($0.baseAddress, Int32($0.count))
     }
-    guard fd >= 0 else { throw SystemError(errno) }
-    self.fd = fd
+    guard fd >= 0 else { throw Errno(errno) }
+    self.fd = FileDescriptor(owning: fd)
   }
 
   /// The next pending signal number, or nil when none is waiting.
   public func next() -> Int32? {
-    let signo = cshim_signalfd_next(fd)
+    let signo = cshim_signalfd_next(fd.rawValue)
     return signo > 0 ? signo : nil
   }
 
-  public func close() { FileDescriptor.close(fd) }
+  public func close() { fd.close() }
 }
