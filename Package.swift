@@ -5,7 +5,6 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
   name: "nvme-vfu",
-  platforms: [.macOS(.v14)],
   products: [
     .executable(name: "nvme-vfu-server", targets: ["nvme-vfu-server"]),
     .executable(name: "nvme-vfu-bench", targets: ["nvme-vfu-bench"]),
@@ -25,7 +24,8 @@ let package = Package(
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
   ],
   targets: [
-    // Only what Swift cannot call directly: CMSG_* macros, memfd_create.
+    // What Swift cannot call directly: CMSG_* macros, memfd_create, eventfd, ppoll,
+    // signalfd, acquire/release atomics, prefetch, thread pinning, the SIGBUS guard.
     .target(name: "CShims"),
     // The one place system calls are wrapped: owned descriptors, Errno, EINTR retry,
     // the monotonic clock, eventfd, mmap, AF_UNIX sockets, thread pinning.
@@ -36,7 +36,7 @@ let package = Package(
     .target(name: "BackendContract", swiftSettings: strict),
     .target(
       name: "NVMe", dependencies: ["BackendContract", "POSIX", "CShims"], swiftSettings: strict),
-    // libaio from Debian's libaio-dev (the design card's one system package).
+    // libaio, from Debian's libaio-dev.
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
     .target(
       name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "POSIX", "CShims"],

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// What a block request asks the store to do. Offsets and lengths are bytes;
 /// the NVMe layer converts LBAs (with overflow checks) before it gets here.

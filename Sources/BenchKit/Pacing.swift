@@ -1,8 +1,5 @@
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// fio's sparse loads for the closed loop: `thinktime` (after every
 /// `thinktime_blocks` I/Os, let everything in flight complete, then sleep)

@@ -1,12 +1,9 @@
+import Glibc
 import Histogram
 import NVMe
 import NVMeHostDriver
 import POSIX
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// What `perf` was asked to do, validated.
 public struct PerfPlan: Sendable {

@@ -1,9 +1,6 @@
+import Glibc
 import NVMeHostDriver
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Process CPU time (getrusage RUSAGE_SELF), in seconds.
 struct CPUTime {

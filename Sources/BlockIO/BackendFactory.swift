@@ -1,9 +1,6 @@
 import BackendContract
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A backend the factory opened, with what the operator should hear about it
 /// (e.g. "O_DIRECT not supported on disk.img; using buffered I/O").

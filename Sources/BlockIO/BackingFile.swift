@@ -1,8 +1,5 @@
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// An image file or block device opened, locked and measured for
 /// `FileBackend`: O_DIRECT when the filesystem takes it, else buffered.

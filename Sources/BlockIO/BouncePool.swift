@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// Aligned buffers for requests O_DIRECT cannot take as they are. Buffers
 /// are kept for reuse (up to `retainLimit` bytes), so a steady stream of

@@ -1,10 +1,7 @@
 import BackendContract
 import CLibAIO
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Turning requests into iocbs or helper jobs.
 extension FileBackend {

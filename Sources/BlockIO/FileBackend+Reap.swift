@@ -1,10 +1,7 @@
 import BackendContract
 import CLibAIO
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Collecting results from the kernel, the helper thread and the early
 /// finishers, and delivering them.

@@ -1,8 +1,5 @@
 import CLibAIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// Handing prepared requests to the kernel and to the helper thread.
 extension FileBackend {

@@ -1,11 +1,8 @@
 import BackendContract
 import CLibAIO
 import CShims
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// An image file or block device driven through Linux native aio (libaio),
 /// with O_DIRECT where the filesystem allows it: the performance path.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// What a request's iovecs add up to, found in one pass without touching
 /// the memory they point at.

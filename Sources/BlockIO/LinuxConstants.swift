@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// Kernel ABI values Swift's Glibc module does not import (they sit behind
 /// _GNU_SOURCE or are ioctl macros). Stable Linux ABI.

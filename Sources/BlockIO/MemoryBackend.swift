@@ -1,9 +1,6 @@
 import BackendContract
 import CShims
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// A store in process memory (`mem:SIZE`): requests are copied at `submit`
 /// and complete at the next `reap`. Used by tests, as a RAM disk, and by

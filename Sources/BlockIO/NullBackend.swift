@@ -1,8 +1,5 @@
 import BackendContract
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// A store that keeps nothing (`null:SIZE`): reads return zeroes, writes are
 /// dropped, and everything completes at the next `reap`. Measures the path

@@ -1,9 +1,6 @@
 import BackendContract
 import CLibAIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// A request's state while it owns an iocb.
 struct Slot {

@@ -1,9 +1,6 @@
 import CShims
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A helper thread for the calls that block: fdatasync (when the kernel
 /// refuses aio FDSYNC, or after a FUA write without RWF_DSYNC), hole

@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-// Enough for any VMM's RAM layout (QEMU maps a handful of windows); a map past
-// it still works, unguarded, and the server logs that.
+// Enough for any VMM's RAM layout (QEMU maps a handful of windows); DMASpace
+// refuses a map past it with ENOSPC rather than serve memory it cannot guard.
 #define GUARD_CAPACITY 4096
 
 struct guard_range {

@@ -1,10 +1,7 @@
+import Glibc
 import NVMe
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeHost {
   /// CC as Linux writes it: NVM command set, 4 KiB pages (MPS 0),

@@ -1,12 +1,9 @@
 import CShims
+import Glibc
 import NVMe
 import POSIX
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// How the host learns that commands completed.
 public enum CompletionMode: String, Sendable, CaseIterable {

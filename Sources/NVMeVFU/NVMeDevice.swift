@@ -1,11 +1,8 @@
+import Glibc
 import NVMe
 import PCI
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The NVMe SSD as a vfio-user device: a PCI function (config space, MSI-X)
 /// around an NVMe controller, with the doorbell page in shared memory.

@@ -1,11 +1,8 @@
 import CShims
+import Glibc
 import NVMe
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// One thread, one controller: polls the client's socket, the doorbell page
 /// and the backends' completions, and is the only code touching the

@@ -1,12 +1,9 @@
 import BackendContract
 import BlockIO
+import Glibc
 import NVMe
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Why the server could not start, as one line for the user.
 public struct ServerStartError: Error, CustomStringConvertible {

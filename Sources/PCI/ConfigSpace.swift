@@ -74,7 +74,6 @@ public struct ConfigSpace: Sendable, Equatable {
     Self.store(clearBits & ~writableBits, into: &writeOneToClear, at: offset)
   }
 
-  public func get8(_ offset: Int) -> UInt8 { value(at: offset, as: UInt8.self) }
   public func get16(_ offset: Int) -> UInt16 { value(at: offset, as: UInt16.self) }
   public func get32(_ offset: Int) -> UInt32 { value(at: offset, as: UInt32.self) }
   public mutating func set8(_ value: UInt8, at offset: Int) { set(value, at: offset) }

@@ -48,6 +48,8 @@ public struct PCIStatus: OptionSet, Sendable, Hashable {
   public init(rawValue: UInt16) { self.rawValue = rawValue }
 
   /// Set by the device while its INTx is asserted; read-only to the guest.
+  // The spec's name for the bit.
+  // swift-format-ignore: DontRepeatTypeInStaticProperties
   public static let interruptStatus = PCIStatus(rawValue: 1 << 3)
   /// Says a capabilities list hangs off offset 0x34; read-only.
   public static let capabilitiesList = PCIStatus(rawValue: 1 << 4)

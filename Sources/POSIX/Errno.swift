@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// A UNIX errno value: what a failing syscall left, and what a vfio-user error reply carries.
 public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertible {

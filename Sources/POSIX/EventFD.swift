@@ -1,8 +1,5 @@
 import CShims
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// eventfd(2): how interrupts reach the VMM and how other threads wake a reactor.
 public enum EventFD {

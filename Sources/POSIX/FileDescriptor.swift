@@ -1,8 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// An open descriptor that this object owns: it is closed when the last reference goes,
 /// or earlier by `close()`. A final class rather than a `~Copyable` struct because

@@ -1,8 +1,5 @@
 import CShims
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// One mmap(2)ed range, unmapped explicitly by its owner.
 public struct MemoryMapping: @unchecked Sendable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// CLOCK_MONOTONIC, the one time base of the process (vDSO: no system call). Deadlines
 /// that cross layers (a controller timer ending a reactor's sleep) compare readings of it.

@@ -1,8 +1,5 @@
 import CShims
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// Signals delivered as a readable descriptor, so the reactor sees them as
 /// just another wakeup and handles them on its own thread (no async-signal

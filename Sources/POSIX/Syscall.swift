@@ -2,9 +2,7 @@
 // plays). Everything above it sees owned descriptors, `Errno` and typed results,
 // never a bare -1 and errno.
 
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// Calls `body` again while it fails with EINTR (a signal arrived); returns its last
 /// result, with errno still set when that is -1.

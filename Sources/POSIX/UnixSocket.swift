@@ -1,8 +1,5 @@
 import CShims
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// AF_UNIX stream sockets: listen, accept, connect, pairs, and SCM_RIGHTS traffic.
 public enum UnixSocket {

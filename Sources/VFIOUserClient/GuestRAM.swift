@@ -1,9 +1,6 @@
+import Glibc
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A contiguous piece of guest RAM: its guest-physical address and where this
 /// process sees the same bytes.

@@ -1,9 +1,6 @@
+import Glibc
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// MSI-X vectors as eventfds, handed to the server with SET_IRQS the way a
 /// VMM wires them: the server's "interrupt" is a write to the vector's eventfd.
@@ -84,12 +81,6 @@ public final class InterruptVectors {
     guard ready > 0 else { return .timeout }
     if entries.0.revents != 0 { return .vector }
     return entries.1.revents != 0 ? .socket : .timeout
-  }
-
-  /// Tells the server to drop every vector (SET_IRQS count 0, DATA_NONE).
-  public func unwire(client: VFIOUserClient) throws(Errno) {
-    try client.setIRQs(
-      IRQSet(data: .none, action: .trigger, index: Self.msixIndex, start: 0, count: 0))
   }
 
   /// Closes our copies (the server's are its own business).

@@ -1,11 +1,8 @@
 import ArgumentParser
 import BenchKit
+import Glibc
 import NVMeHostDriver
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// `nvme-vfu-bench idle`: an attached host that does nothing, for measuring
 /// what an idle guest costs the server.

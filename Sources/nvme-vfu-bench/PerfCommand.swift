@@ -1,11 +1,8 @@
 import ArgumentParser
 import BenchKit
 import CShims
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// `nvme-vfu-bench perf`: a fio-like load on one namespace.
 struct PerfCommand: ParsableCommand {

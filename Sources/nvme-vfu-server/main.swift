@@ -1,12 +1,9 @@
 import ArgumentParser
 import BlockIO
+import Glibc
 import Logging
 import NVMeVFU
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// `nvme-vfu-server`: an NVMe SSD for virtual machines, over vfio-user.
 struct ServerCommand: ParsableCommand {

@@ -4,7 +4,7 @@ creates the backing file, then runs this). Python standard library only.
 
 Runs fio on the backing file and nvme-vfu-bench against nvme-vfu-server with
 the same file, mem:SIZE and null:SIZE; repeats each configuration, quotes the
-median, prints the table and writes the dated JSON and PNG (and -latest copies).
+median, prints the table and writes the dated JSON and PNG.
 """
 
 import argparse
@@ -622,11 +622,9 @@ def main():
     with open(json_path, "w") as f:
         json.dump(document, f, indent=1)
         f.write("\n")
-    shutil.copyfile(json_path, os.path.join(args.out, "benchmark-latest.json"))
     title = (f"nvme-vfu, {day}: {machine['nproc']} x {machine['cpu_model']}, "
              f"{args.runtime} s x {args.repeats}, median")
-    if plot(results, png_path, title):
-        shutil.copyfile(png_path, os.path.join(args.out, "benchmark-latest.png"))
+    plot(results, png_path, title)
 
     print(text)
     print()
@@ -636,7 +634,7 @@ def main():
           f"load average start {machine['load_average_start']}, end {machine['load_average_end']}")
     print()
     print_checks(checks, failures)
-    print(f"\nwrote {json_path}, {png_path} (and benchmark-latest.*)")
+    print(f"\nwrote {json_path}, {png_path}")
     return 1 if failures else 0
 
 

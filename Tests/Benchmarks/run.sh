@@ -23,8 +23,7 @@
 # a socket write from the other CPU after the same quiet spells (gcc builds it).
 #
 # Writes Images/benchmark-YYYY-MM-DD.{json,png} and
-# Images/benchmark-wake-YYYY-MM-DD.json, copies them to Images/benchmark-latest.*
-# and Images/benchmark-wake-latest.json, and prints the tables.
+# Images/benchmark-wake-YYYY-MM-DD.json and prints the tables.
 #
 # Usage: Tests/Benchmarks/run.sh [--quick] [--runtime S] [--ramp S] [--repeats N]
 #          [--file PATH] [--size SIZE] [--idle-seconds S] [--out DIR]

@@ -15,7 +15,7 @@ separate CPUs, all on mem:SIZE (prefilled, so reads touch real memory):
   floor   wake_probe.c (built with gcc): a thread asleep in ppoll with no
           timeout, as the reactor is, woken by a socket write from the other
           CPU after the same quiet spells: what any sleeping server pays here
-Writes OUT/benchmark-wake-YYYY-MM-DD.json (and -latest) and prints a table.
+Writes OUT/benchmark-wake-YYYY-MM-DD.json and prints a table.
 """
 
 import argparse
@@ -251,11 +251,10 @@ def main():
     with open(path, "w") as f:
         json.dump(document, f, indent=1)
         f.write("\n")
-    shutil.copyfile(path, os.path.join(args.out, "benchmark-wake-latest.json"))
     print(text)
     print()
     print_checks(checks, failures)
-    print(f"\nwrote {path} (and benchmark-wake-latest.json)")
+    print(f"\nwrote {path}")
     return 1 if failures else 0
 
 

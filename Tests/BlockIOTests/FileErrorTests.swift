@@ -1,11 +1,8 @@
 import BackendContract
+import Glibc
 import Testing
 
 @testable import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// How failures reach the caller: always as a completion, with the errno.
 @Suite struct FileErrorTests {

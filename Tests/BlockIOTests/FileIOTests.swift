@@ -1,11 +1,8 @@
 import BackendContract
+import Glibc
 import Testing
 
 @testable import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 @Suite struct FileIOTests {
   /// A fresh 8 MiB image on a disk filesystem, opened with O_DIRECT.

@@ -1,10 +1,7 @@
+import Glibc
 import Testing
 
 @testable import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Discard and write zeroes, on the kernel's fast paths and the fallbacks.
 @Suite struct FileRangeTests {

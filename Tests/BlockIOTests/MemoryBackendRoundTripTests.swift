@@ -1,10 +1,7 @@
 import BackendContract
 import BlockIO
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 @Suite struct MemoryBackendRoundTripTests {
   @Test func writeThenReadReturnsTheBytesAndCompletesOnce() throws {

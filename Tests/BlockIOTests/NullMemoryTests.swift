@@ -1,11 +1,8 @@
 import BackendContract
+import Glibc
 import Testing
 
 @testable import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 @Suite struct NullBackendTests {
   @Test func readsZeroesAndDropsWrites() {

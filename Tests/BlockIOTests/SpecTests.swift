@@ -1,11 +1,8 @@
+import Glibc
 import POSIX
 import Testing
 
 @testable import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 @Suite struct ByteSizeTests {
   static let good: [(String, UInt64)] = [

@@ -1,11 +1,8 @@
 import BackendContract
+import Glibc
 import Testing
 
 @testable import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A fresh directory (mkdtemp), removed with everything in it at deinit.
 final class TempDir {

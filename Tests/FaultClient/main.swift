@@ -1,3 +1,4 @@
+import Glibc
 import NVMe
 import NVMeHostDriver
 import VFIOUserClient
@@ -14,10 +15,6 @@ import VFIOUserClient
 // commands and been refilled it prints "inflight N" (N commands
 // outstanding) on stdout and keeps going until it is killed. Any failure:
 // one line on stderr, exit status 1.
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 func fail(_ message: String) -> Never {
   let line = "nvme-vfu-fault-client: \(message)\n"

@@ -1,11 +1,8 @@
 import BlockIO
+import Glibc
 import Testing
 
 @testable import NVMe
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// NVM I/O commands: what each does to the namespace and its statuses.
 @Suite struct ControllerIOTests {

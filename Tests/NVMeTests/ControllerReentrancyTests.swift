@@ -21,7 +21,7 @@ import Testing
     init(_ inner: FakeGuestMemory) { self.inner = inner }
 
     /// `trigger(address, isWrite)` chooses the access.
-    func arm(_ trigger: @escaping (UInt64, Bool) -> Bool, _ action: @escaping () -> Void) {
+    func arm(_ trigger: @escaping (UInt64, Bool) -> Bool, then action: @escaping () -> Void) {
       self.trigger = trigger
       self.action = action
     }
@@ -67,7 +67,9 @@ import Testing
   /// trapped ("Fatal access conflict").
   @Test func unmapDuringSubmissionFetch() throws {
     let (harness, memory) = try Self.reentering()
-    memory.arm({ address, _ in Self.adminSQRing.contains(address) }) {
+    memory.arm { address, _ in
+      Self.adminSQRing.contains(address)
+    } then: {
       harness.controller.memoryWillChange()
     }
     let (status, data) = harness.identify(cns: 1)
@@ -79,7 +81,9 @@ import Testing
   /// The same on the completion side: the CQE write is the exchange.
   @Test func unmapDuringCompletionPost() throws {
     let (harness, memory) = try Self.reentering()
-    memory.arm({ address, isWrite in isWrite && Self.adminCQRing.contains(address) }) {
+    memory.arm { address, isWrite in
+      isWrite && Self.adminCQRing.contains(address)
+    } then: {
       harness.controller.memoryWillChange()
     }
     let entry = try #require(
@@ -94,7 +98,9 @@ import Testing
   /// on a controller that was just reset).
   @Test func resetDuringSubmissionFetch() throws {
     let (harness, memory) = try Self.reentering()
-    memory.arm({ address, _ in Self.adminSQRing.contains(address) }) {
+    memory.arm { address, _ in
+      Self.adminSQRing.contains(address)
+    } then: {
       harness.controller.deviceReset()
     }
     harness.push(
@@ -114,7 +120,9 @@ import Testing
   /// left CFS set for good: no CC write could clear it, enabling was refused.
   @Test func resetAndUnmapDuringFailingFetch() throws {
     let (harness, memory) = try Self.reentering()
-    memory.arm({ address, _ in Self.adminSQRing.contains(address) }) {
+    memory.arm { address, _ in
+      Self.adminSQRing.contains(address)
+    } then: {
       harness.controller.deviceReset()
       memory.unmapped = true
     }
@@ -136,7 +144,9 @@ import Testing
   @Test func resetDuringBounceCopyToGuest() throws {
     let (harness, memory) = try Self.reentering()
     let buffer = ControllerHarness.page(16)
-    memory.arm({ address, isWrite in isWrite && address == buffer }) {
+    memory.arm { address, isWrite in
+      isWrite && address == buffer
+    } then: {
       harness.controller.deviceReset()
     }
     harness.push(

@@ -1,9 +1,6 @@
 import BackendContract
 import BlockIO
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// A `MemoryBackend` that remembers every request it was given (so tests can
 /// see FUA, flushes and discards, which leave no trace in the bytes) and can

@@ -1,12 +1,9 @@
+import Glibc
 import NVMe
 import NVMeHostDriver
 import POSIX
 import Testing
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests {
   /// Interrupt Coalescing through the real server: commands one at a time

@@ -1,14 +1,11 @@
 import BlockIO
+import Glibc
 import NVMe
 import NVMeVFU
 import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests {
   /// DMA_UNMAP of a window a held Read will DMA into (the read's data moves

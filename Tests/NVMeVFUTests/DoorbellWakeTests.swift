@@ -1,12 +1,9 @@
 import Foundation
+import Glibc
 import NVMe
 import NVMeHostDriver
 import NVMeVFU
 import Testing
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Trapped doorbells: an idle reactor sleeps with no timeout, and one
 /// doorbell message wakes it.

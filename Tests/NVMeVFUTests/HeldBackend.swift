@@ -1,9 +1,6 @@
 import BackendContract
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A memory store whose requests finish only when the test lets them: the
 /// reactor sees them in flight for as long as the test wants. Data moves at

@@ -2,16 +2,13 @@ import BackendContract
 import BlockIO
 import CShims
 import Foundation
+import Glibc
 import NVMe
 import NVMeHostDriver
 import NVMeVFU
 import POSIX
 import Synchronization
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The real server in this process: NVMe device, vfio-user server and
 /// reactor, all built and run on one thread of their own, listening at a

@@ -1,4 +1,5 @@
 import BlockIO
+import Glibc
 import NVMe
 import NVMeHostDriver
 import NVMeVFU
@@ -6,10 +7,6 @@ import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests {
   /// DMA_UNMAP of a window that in-flight I/O points into is answered only

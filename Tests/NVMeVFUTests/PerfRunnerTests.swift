@@ -1,10 +1,7 @@
+import Glibc
 import Testing
 
 @testable import BenchKit
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The bench's closed loop against the in-process server: what
 /// `nvme-vfu-bench perf` runs, minus argument parsing and printing.

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// What /proc says about this process: open descriptors, mappings, and a
 /// thread's CPU time.

@@ -1,11 +1,8 @@
+import Glibc
 import NVMe
 import NVMeVFU
 import Testing
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The host's shadow doorbells against the real server (trapped doorbells,
 /// so a missed ring leaves a sleeping reactor asleep and the I/O times out).

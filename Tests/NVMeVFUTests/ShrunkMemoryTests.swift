@@ -1,12 +1,9 @@
+import Glibc
 import NVMe
 import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests {
   /// A client that shrinks the memfd behind a DMA window after mapping it.

@@ -1,11 +1,8 @@
+import Glibc
 import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Client memory shared as a memfd, as QEMU shares guest RAM.
 struct GuestRAM {

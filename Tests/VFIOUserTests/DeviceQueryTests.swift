@@ -1,11 +1,8 @@
+import Glibc
 import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 @Suite struct DeviceQueryTests {
   @Test func deviceInfoDescribesTheDevice() throws {

@@ -1,11 +1,8 @@
+import Glibc
 import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Event counters the test reads to see whether the server signalled.
 struct EventFDs {
@@ -114,11 +111,11 @@ struct EventFDs {
     defer { harness.shutdown() }
     let client = try harness.client()
     let probes = (0..<2).map { _ in ClosureProbe() }
-    defer { probes.forEach { $0.close() } }
+    defer { for probe in probes { probe.close() } }
     try client.setIRQs(
       IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 2),
       fds: probes.map(\.writeEnd))
-    probes.forEach { $0.dropOurCopy() }
+    for probe in probes { probe.dropOurCopy() }
     #expect(!probes[0].isReleased(waitingMilliseconds: 50))
     // DATA_EVENTFD with no descriptors de-assigns that range only.
     try client.setIRQs(IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 1))
@@ -175,13 +172,13 @@ struct EventFDs {
     defer { harness.shutdown() }
     let client = try harness.client()
     let probes = (0..<3).map { _ in ClosureProbe() }
-    defer { probes.forEach { $0.close() } }
+    defer { for probe in probes { probe.close() } }
     expectErrno(.invalidArgument) {
       try client.setIRQs(
         IRQSet(data: .eventFD, action: .trigger, index: msix, start: 0, count: 2),
         fds: probes.map(\.writeEnd))
     }
-    probes.forEach { $0.dropOurCopy() }
+    for probe in probes { probe.dropOurCopy() }
     #expect(probes.allSatisfy { $0.isReleased() })
   }
 }

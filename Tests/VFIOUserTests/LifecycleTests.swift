@@ -1,12 +1,9 @@
 import Foundation
+import Glibc
 import POSIX
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 @Suite struct LifecycleTests {
   @Test func disconnectReleasesDMAAndIRQsAndKeepsDeviceState() throws {
@@ -109,12 +106,12 @@ import VFIOUserClient
     defer { harness.shutdown() }
     let client = try harness.client()
     let probes = [ClosureProbe(), ClosureProbe()]
-    defer { probes.forEach { $0.close() } }
+    defer { for probe in probes { probe.close() } }
     let map = DMAMapRequest(flags: 3, offset: 0, address: 0x1000, size: 0x1000)
     expectErrno(.invalidArgument) {
       _ = try client.request(.dmaMap, payload: map.encoded, fds: probes.map(\.writeEnd))
     }
-    probes.forEach { $0.dropOurCopy() }
+    for probe in probes { probe.dropOurCopy() }
     #expect(probes.allSatisfy { $0.isReleased() })
   }
 
@@ -137,13 +134,13 @@ import VFIOUserClient
     defer { harness.shutdown() }
     let client = try harness.client()
     let probes = (0..<20).map { _ in ClosureProbe() }
-    defer { probes.forEach { $0.close() } }
+    defer { for probe in probes { probe.close() } }
     expectErrno(.invalidArgument) {
       try client.setIRQs(
         IRQSet(data: .eventFD, action: .trigger, index: 2, start: 0, count: 8),
         fds: probes.map(\.writeEnd))
     }
-    probes.forEach { $0.dropOurCopy() }
+    for probe in probes { probe.dropOurCopy() }
     #expect(probes.allSatisfy { $0.isReleased() })
   }
 

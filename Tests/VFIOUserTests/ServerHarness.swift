@@ -1,13 +1,10 @@
 import Foundation
+import Glibc
 import POSIX
 import Synchronization
 import Testing
 import VFIOUser
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Runs a VFIOUserServer with a TestDevice on its own thread, listening at a fresh path.
 final class ServerHarness: Sendable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// What an I/O command does once its backend requests finish.
 enum IOKind: Sendable {

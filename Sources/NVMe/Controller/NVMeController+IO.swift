@@ -1,8 +1,5 @@
 import BackendContract
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 extension NVMeController {
   var ioLimits: DataPointerLimits {

@@ -1,9 +1,6 @@
 import BackendContract
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// An NVMe controller: registers, queues, admin and NVM command sets.
 ///

@@ -1,8 +1,5 @@
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// DMA to client memory shared without a descriptor: VFIO_USER_DMA_READ/DMA_WRITE.
 ///

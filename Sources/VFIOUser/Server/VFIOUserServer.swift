@@ -1,8 +1,5 @@
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Serves one device to one client at a time over a UNIX stream socket.
 ///
@@ -149,22 +146,6 @@ public final class VFIOUserServer {
     return connection != nil
   }
 
-  /// Blocks serving clients until `stop` is signalled.
-  public func run(until stop: StopSignal) throws(Errno) {
-    while true {
-      var fds = [pollfd(fd: stop.fd.rawValue, events: Int16(POLLIN), revents: 0)]
-      if let connection {
-        fds.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
-      } else if let listener {
-        fds.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
-      }
-      _ = try syscall { poll(&fds, nfds_t(fds.count), -1) }
-      if fds[0].revents != 0 { return }
-      guard fds.count > 1, fds[1].revents != 0 else { continue }
-      if connection != nil { serviceConnection() } else { acceptPending() }
-    }
-  }
-
   /// Forgets the client: DMA windows (after the device lets go of each), IRQ descriptors
   /// and the socket. Device state stays.
   /// The log line comes last, once all of it is released: whoever watches
@@ -246,7 +227,7 @@ public final class VFIOUserServer {
   }
 }
 
-/// An eventfd another thread signals to make `run` return.
+/// An eventfd another thread signals to stop a thread serving the server.
 public struct StopSignal: Sendable {
   public let fd: FileDescriptor
 

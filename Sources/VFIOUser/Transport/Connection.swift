@@ -1,8 +1,5 @@
+import Glibc
 import POSIX
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// One connected vfio-user peer: a non-blocking socket, a reader, and typed sends.
 public final class Connection {

@@ -32,18 +32,33 @@ public enum CapabilitiesJSON {
     var capabilities: Fields?
   }
 
+  // Swift names for the spec's JSON keys (vfio-user.rst, Version).
   private struct Fields: Codable {
-    var max_msg_fds: UInt64?
-    var max_data_xfer_size: UInt64?
-    var pgsizes: UInt64?
-    var max_dma_maps: UInt64?
-    var write_multiple: Bool?
+    var maxMessageFDs: UInt64?
+    var maxDataTransferSize: UInt64?
+    var pageSizes: UInt64?
+    var maxDMAMaps: UInt64?
+    var writeMultiple: Bool?
     var migration: Migration?
+
+    enum CodingKeys: String, CodingKey {
+      case maxMessageFDs = "max_msg_fds"
+      case maxDataTransferSize = "max_data_xfer_size"
+      case pageSizes = "pgsizes"
+      case maxDMAMaps = "max_dma_maps"
+      case writeMultiple = "write_multiple"
+      case migration
+    }
   }
 
   private struct Migration: Codable {
-    var pgsize: UInt64?
-    var max_bitmap_size: UInt64?
+    var pageSize: UInt64?
+    var maxBitmapSize: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+      case pageSize = "pgsize"
+      case maxBitmapSize = "max_bitmap_size"
+    }
   }
 
   /// Parses `bytes` (the version payload after major/minor). Empty means "all defaults".
@@ -64,23 +79,23 @@ public enum CapabilitiesJSON {
       throw .invalidArgument
     }
     guard let fields = document.capabilities else { return caps }
-    if let value = fields.max_msg_fds {
+    if let value = fields.maxMessageFDs {
       guard value <= Capabilities.maxAcceptedFDs else { throw .invalidArgument }
       caps.maxMessageFDs = UInt32(value)
     }
-    if let value = fields.max_data_xfer_size {
+    if let value = fields.maxDataTransferSize {
       guard value > 0, value <= Capabilities.maxAcceptedTransferSize else { throw .invalidArgument }
       caps.maxDataTransferSize = UInt32(value)
     }
-    if let value = fields.pgsizes {
+    if let value = fields.pageSizes {
       guard value != 0 else { throw .invalidArgument }
       caps.pageSizes = value
     }
-    if let value = fields.max_dma_maps {
+    if let value = fields.maxDMAMaps {
       guard value > 0, value <= Capabilities.maxAcceptedDMAMaps else { throw .invalidArgument }
       caps.maxDMAMaps = UInt32(value)
     }
-    caps.writeMultiple = fields.write_multiple ?? false
+    caps.writeMultiple = fields.writeMultiple ?? false
     caps.migration = fields.migration != nil
     return caps
   }
@@ -88,9 +103,10 @@ public enum CapabilitiesJSON {
   /// The JSON for `caps`, NUL-terminated. Migration is never offered.
   public static func encode(_ caps: Capabilities) -> [UInt8] {
     let fields = Fields(
-      max_msg_fds: UInt64(caps.maxMessageFDs), max_data_xfer_size: UInt64(caps.maxDataTransferSize),
-      pgsizes: caps.pageSizes, max_dma_maps: UInt64(caps.maxDMAMaps),
-      write_multiple: caps.writeMultiple, migration: nil)
+      maxMessageFDs: UInt64(caps.maxMessageFDs),
+      maxDataTransferSize: UInt64(caps.maxDataTransferSize),
+      pageSizes: caps.pageSizes, maxDMAMaps: UInt64(caps.maxDMAMaps),
+      writeMultiple: caps.writeMultiple, migration: nil)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     // Encoding plain integers and bools cannot fail; an empty object is the safe fallback.

@@ -3,9 +3,7 @@
 #if FUZZING
   import FuzzHarness
 
-  #if canImport(Glibc)
-    import Glibc
-  #endif
+  import Glibc
 
   /// Set once by `LLVMFuzzerInitialize`, before the first input.
   nonisolated(unsafe) private var selectedTarget = FuzzTarget.vfioStream

@@ -1,10 +1,7 @@
 import Foundation
+import Glibc
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A program run as a child process (posix_spawn): stdin from /dev/null,
 /// stdout and stderr into a file or a socket this process reads, no other

@@ -1,11 +1,8 @@
 import Foundation
+import Glibc
 import NVMe
 import Testing
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// A client process killed (SIGKILL) while it has I/O in flight, 100

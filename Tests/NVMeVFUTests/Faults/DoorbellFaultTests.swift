@@ -1,10 +1,7 @@
+import Glibc
 import NVMe
 import NVMeHostDriver
 import Testing
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// Doorbell values a correct host never writes, against the server

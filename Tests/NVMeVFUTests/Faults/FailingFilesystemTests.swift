@@ -1,11 +1,8 @@
 import Foundation
+import Glibc
 import NVMe
 import NVMeHostDriver
 import Testing
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// The image's filesystem fails under the running server: an ext4 on a

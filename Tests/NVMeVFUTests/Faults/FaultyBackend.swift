@@ -1,10 +1,7 @@
 import BackendContract
 import BlockIO
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Which requests a `FaultyBackend` fails, set by the test thread while the
 /// reactor runs: an errno per operation over a byte range.

@@ -1,11 +1,8 @@
 import Foundation
+import Glibc
 import NVMe
 import Testing
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// The server process is killed (SIGKILL) at a random point after a Flush

@@ -1,11 +1,8 @@
 import BlockIO
+import Glibc
 import NVMe
 import Testing
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// Backend requests failed on purpose (an in-process server whose two

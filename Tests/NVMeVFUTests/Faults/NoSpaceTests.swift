@@ -1,11 +1,8 @@
 import Foundation
+import Glibc
 import NVMe
 import Testing
 import VFIOUserClient
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// A 16 MiB sparse image on a 2 MiB tmpfs (mounted by the test; root):

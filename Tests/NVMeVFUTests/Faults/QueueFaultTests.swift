@@ -1,10 +1,7 @@
+import Glibc
 import NVMe
 import NVMeHostDriver
 import Testing
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension NVMeVFUTests.Faults {
   /// I/O queues placed where guest memory is not, against the server

@@ -1,9 +1,6 @@
 import Foundation
+import Glibc
 import NVMeHostDriver
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The package's executables, built with the tests (this target depends on
 /// them): SwiftPM puts them next to the test binary. NVME_VFU_BIN_DIR

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// A filesystem a fault test mounts for itself (root only): a small tmpfs
 /// that fills up, or an ext4 on a loop device that can be shut down like a

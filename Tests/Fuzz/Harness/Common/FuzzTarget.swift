@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// The fuzz targets: each takes one input of bytes and reports what broke.
 public enum FuzzTarget: String, CaseIterable, Sendable {

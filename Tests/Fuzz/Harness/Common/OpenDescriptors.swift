@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Glibc
 
 /// Counts this process's open descriptors (/proc/self/fd), to catch a leak
 /// per input: libFuzzer runs millions of inputs, and one leaked descriptor

@@ -1,9 +1,6 @@
 import BlockIO
+import Glibc
 import NVMe
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The NVMe command path: the real controller (admin and I/O queues, PRP
 /// lists, SGL segments, doorbells, registers) over fuzz-controlled guest

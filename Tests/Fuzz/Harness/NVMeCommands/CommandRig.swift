@@ -1,10 +1,7 @@
 import BackendContract
 import BlockIO
+import Glibc
 import NVMe
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// One input's world: controller, namespaces, guest memory, doorbell page
 /// and the host's view of the queues.

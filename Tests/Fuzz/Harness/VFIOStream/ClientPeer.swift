@@ -1,11 +1,8 @@
 import Foundation
+import Glibc
 import POSIX
 import Synchronization
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// The fake client's receiving half, on a thread of its own: it reads all
 /// the server sends (replies, and the DMA_READ/DMA_WRITE requests it makes

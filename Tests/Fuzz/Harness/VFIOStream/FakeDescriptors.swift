@@ -1,10 +1,7 @@
 import CShims
+import Glibc
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// Descriptors the fake client attaches to its messages, made per input and
 /// all closed at its end. Memfds stay open on the client side so later

@@ -1,13 +1,10 @@
 import BackendContract
 import BlockIO
+import Glibc
 import NVMe
 import NVMeVFU
 import POSIX
 import VFIOUser
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// One input's world: the NVMe device and the vfio-user server exactly as
 /// `nvme-vfu-server` builds them, a fake client on a socket pair, and the
