@@ -89,13 +89,16 @@ let package = Package(
     .testTarget(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims"],
       swiftSettings: strict),
-    .testTarget(name: "PCITests", dependencies: ["PCI"], swiftSettings: strict),
+    // What several test targets share, written once.
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+    .testTarget(name: "PCITests", dependencies: ["PCI", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "BenchKitTests",
       dependencies: ["BenchKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
       swiftSettings: strict),
     .testTarget(
-      name: "NVMeTests", dependencies: ["NVMe", "BackendContract", "BlockIO", "POSIX"],
+      name: "NVMeTests",
+      dependencies: ["NVMe", "BackendContract", "BlockIO", "POSIX", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO", "POSIX"],
@@ -123,7 +126,7 @@ let package = Package(
       name: "NVMeVFUTests",
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
-        "VFIOUser", "POSIX", "CShims", "BenchKit",
+        "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

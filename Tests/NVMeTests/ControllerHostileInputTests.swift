@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -216,7 +217,7 @@ import Testing
 
   @Test func randomIOCommandsEachCompleteOnce() throws {
     let harness = try H.ready(namespaceSizes: [1 << 20, 1 << 20])
-    var rng = SplitMix(seed: 0x5EED)
+    var rng = SplitMix64(seed: 0x5EED)
     for round in 0..<40 {
       var cids: [UInt16] = []
       for index in 0..<8 {
@@ -243,18 +244,5 @@ import Testing
     #expect(harness.controller.isReady)
     #expect(harness.controller.commandsInFlight == 0)
     #expect(harness.write(H.pattern(512, seed: 1), slba: 0) == .success)
-  }
-}
-
-/// A small deterministic generator (SplitMix64) so the fuzz is repeatable.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

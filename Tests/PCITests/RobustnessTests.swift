@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import PCI
@@ -79,18 +80,5 @@ struct RobustnessTests {
     #expect(function.read8(0x34) == 0x40)
     #expect(function.read16(0x52).map { $0 & 0x07FF } == 69)
     #expect(function.read16(0x62) == 0x0002)
-  }
-}
-
-/// Small deterministic generator so the random test is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

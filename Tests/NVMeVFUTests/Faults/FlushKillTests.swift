@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NVMe
+import TestSupport
 import Testing
 import VFIOUserClient
 
@@ -20,7 +21,7 @@ extension NVMeVFUTests.Faults {
     let seed =
       ProcessInfo.processInfo.environment["NVME_VFU_FAULT_SEED"].flatMap { UInt64($0) }
       ?? UInt64.random(in: 1...999_999)
-    var random = SeededRandom(seed: seed)
+    var random = SplitMix64(seed: seed)
     var mount: TestMount?
     do {
       mount = try TestMount.ext4(in: scratch, megabytes: 64)
@@ -123,7 +124,7 @@ struct FlushKillRound {
 
   /// Runs the iteration and kills the server at its kill point, while this
   /// client is still attached with whatever it left in flight.
-  static func run(server: ServerProcess, iteration: UInt64, random: inout SeededRandom) throws
+  static func run(server: ServerProcess, iteration: UInt64, random: inout SplitMix64) throws
     -> FlushKillRound
   {
     var round = FlushKillRound()
