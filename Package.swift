@@ -90,7 +90,9 @@ let package = Package(
       name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims"],
       swiftSettings: strict),
     // What several test targets share, written once.
-    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+    .target(
+      name: "TestSupport", dependencies: ["NVMe"], path: "Tests/TestSupport",
+      swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "BenchKitTests",
@@ -110,6 +112,7 @@ let package = Package(
       name: "FuzzHarness",
       dependencies: [
         "NVMeVFU", "VFIOUser", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims",
+        "TestSupport",
       ],
       path: "Tests/Fuzz/Harness", swiftSettings: strict),
     // With -DFUZZING (run.sh) libFuzzer's main drives it; otherwise a replay and

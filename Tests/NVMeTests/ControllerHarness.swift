@@ -1,10 +1,11 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
 
 /// A host driver in miniature, talking to a controller directly (no socket):
-/// guest RAM is a `FakeGuestMemory`, the doorbell page a plain allocation,
+/// guest RAM is a `WindowedGuestMemory`, the doorbell page a plain allocation,
 /// and every step is one `poll()` of the controller.
 final class ControllerHarness {
   static let ramBase: UInt64 = 0x1000_0000
@@ -14,7 +15,9 @@ final class ControllerHarness {
   static let adminCQ = ramBase + 0x1_0000
   static let dataBase = ramBase + 0x10_0000
 
-  let memory = FakeGuestMemory([(base: ControllerHarness.ramBase, size: ControllerHarness.ramSize)])
+  let memory = WindowedGuestMemory([
+    (base: ControllerHarness.ramBase, size: ControllerHarness.ramSize)
+  ])
   let doorbellPage = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
   let controller: NVMeController
   let backends: [MemoryBackend]

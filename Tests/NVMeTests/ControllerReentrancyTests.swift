@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -11,14 +12,14 @@ import Testing
   /// Forwards to the harness's memory without host pointers (the copy path)
   /// and runs `action` once, inside the first access that `trigger` picks.
   final class ReenteringMemory: GuestMemory {
-    let inner: FakeGuestMemory
+    let inner: WindowedGuestMemory
     private var trigger: ((UInt64, Bool) -> Bool)?
     private var action: (() -> Void)?
     private(set) var fired = false
     /// Every access fails while set (the client unmapped its memory).
     var unmapped = false
 
-    init(_ inner: FakeGuestMemory) { self.inner = inner }
+    init(_ inner: WindowedGuestMemory) { self.inner = inner }
 
     /// `trigger(address, isWrite)` chooses the access.
     func arm(_ trigger: @escaping (UInt64, Bool) -> Bool, then action: @escaping () -> Void) {
@@ -32,13 +33,13 @@ import Testing
 
     func read(_ address: UInt64, into: UnsafeMutableRawBufferPointer) throws {
       fire(address, false)
-      if unmapped { throw FakeGuestMemory.Unmapped() }
+      if unmapped { throw WindowedGuestMemory.Unmapped() }
       try inner.read(address, into: into)
     }
 
     func write(_ address: UInt64, from: UnsafeRawBufferPointer) throws {
       fire(address, true)
-      if unmapped { throw FakeGuestMemory.Unmapped() }
+      if unmapped { throw WindowedGuestMemory.Unmapped() }
       try inner.write(address, from: from)
     }
 

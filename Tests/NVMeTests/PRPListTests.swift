@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -9,12 +10,12 @@ struct PRPListTests {
 
   /// Data at 0x10000 (64 KiB), PRP lists at 0x100000 (16 KiB), and a
   /// half-page window at 0x200000.
-  func memory() -> FakeGuestMemory {
-    FakeGuestMemory([(0x10000, 0x10000), (0x100000, 0x4000), (0x200000, 0x800)])
+  func memory() -> WindowedGuestMemory {
+    WindowedGuestMemory([(0x10000, 0x10000), (0x100000, 0x4000), (0x200000, 0x800)])
   }
 
   func walk(
-    _ memory: FakeGuestMemory, prp1: UInt64, prp2: UInt64 = 0, length: Int,
+    _ memory: WindowedGuestMemory, prp1: UInt64, prp2: UInt64 = 0, length: Int,
     pageSize: Int = page, mdts: Int = mdts
   ) throws -> [DataSegment] {
     try PRPList.segments(

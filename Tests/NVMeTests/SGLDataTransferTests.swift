@@ -1,11 +1,12 @@
+import TestSupport
 import Testing
 
 @testable import NVMe
 
 @Suite("Data transfer along segments")
 struct SGLDataTransferTests {
-  func memory() -> FakeGuestMemory {
-    FakeGuestMemory([(0x10000, 0x2000), (0x40000, 0x2000)])
+  func memory() -> WindowedGuestMemory {
+    WindowedGuestMemory([(0x10000, 0x2000), (0x40000, 0x2000)])
   }
 
   @Test("Copy to guest across two windows, bit bucket swallowing its share")
@@ -86,7 +87,7 @@ struct SGLDataTransferTests {
 struct SGLDispatchTests {
   @Test("PRP, SGL, SGL not allowed, reserved PSDT")
   func dispatch() throws {
-    let mem = FakeGuestMemory([(0x10000, 0x2000)])
+    let mem = WindowedGuestMemory([(0x10000, 0x2000)])
     let limits = DataPointerLimits(pageSize: 4096, maxTransferLength: 1 << 20, allowSGL: true)
     var sqe = SubmissionQueueEntry(
       opcode: NVMOpcode.read.rawValue, commandIdentifier: 1, prp1: 0x10000)

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -7,8 +8,8 @@ struct SGLTests {
   static let mdts = 1 << 20
 
   /// Data at 0x10000 (64 KiB), SGL segments at 0x100000 (16 KiB).
-  func memory() -> FakeGuestMemory {
-    FakeGuestMemory([(0x10000, 0x10000), (0x100000, 0x4000)])
+  func memory() -> WindowedGuestMemory {
+    WindowedGuestMemory([(0x10000, 0x10000), (0x100000, 0x4000)])
   }
 
   func data(_ address: UInt64, _ length: UInt32) -> SGLDescriptor {
@@ -16,7 +17,7 @@ struct SGLTests {
   }
 
   func walk(
-    _ memory: FakeGuestMemory, _ descriptor: SGLDescriptor, length: Int,
+    _ memory: WindowedGuestMemory, _ descriptor: SGLDescriptor, length: Int,
     direction: TransferDirection = .controllerToHost, maxDescriptors: Int = 4096
   ) throws -> [DataSegment] {
     try SGL.segments(

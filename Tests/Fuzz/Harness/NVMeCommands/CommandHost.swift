@@ -1,4 +1,5 @@
 import NVMe
+import TestSupport
 
 /// The host driver's half of the queues: where each ring lives, the SQ tails
 /// and CQ heads and phases it keeps, and which queues exist, learned the way
@@ -19,7 +20,7 @@ final class CommandHost {
   }
 
   let controller: NVMeController
-  let memory: FuzzGuestMemory
+  let memory: WindowedGuestMemory
   let doorbells: UnsafeMutableRawPointer
   private(set) var submissionRings: [UInt16: SubmissionRing] = [:]
   private(set) var completionRings: [UInt16: CompletionRing] = [:]
@@ -37,7 +38,8 @@ final class CommandHost {
   private(set) var completions = 0
   private(set) var errorCompletions = 0
 
-  init(controller: NVMeController, memory: FuzzGuestMemory, doorbells: UnsafeMutableRawPointer) {
+  init(controller: NVMeController, memory: WindowedGuestMemory, doorbells: UnsafeMutableRawPointer)
+  {
     self.controller = controller
     self.memory = memory
     self.doorbells = doorbells
@@ -119,7 +121,7 @@ final class CommandHost {
   }
 
   private func zero(_ address: UInt64, _ count: Int) {
-    memory.poke(address, [UInt8](repeating: 0, count: count))
+    memory.pokeIfMapped(address, [UInt8](repeating: 0, count: count))
   }
 
   // MARK: submission and completion
@@ -138,10 +140,10 @@ final class CommandHost {
     _ slot: Int, _ value: UInt32, _ shadow: (doorbells: UInt64, eventIndexes: UInt64)
   ) -> Bool {
     let offset = UInt64(slot &* 4)
-    guard let old = memory.peek(shadow.doorbells &+ offset, 4),
-      memory.poke(
+    guard let old = memory.peekIfMapped(shadow.doorbells &+ offset, 4),
+      memory.pokeIfMapped(
         shadow.doorbells &+ offset, withUnsafeBytes(of: value.littleEndian) { Array($0) }),
-      let event = memory.peek(shadow.eventIndexes &+ offset, 4)
+      let event = memory.peekIfMapped(shadow.eventIndexes &+ offset, 4)
     else { return false }
     func u16(_ bytes: [UInt8]) -> UInt16 { UInt16(bytes[0]) | UInt16(bytes[1]) << 8 }
     return !EventIndex.needsEvent(
@@ -155,7 +157,7 @@ final class CommandHost {
     guard var sq = submissionRings[qid] else { return }
     if qid == 0 { notePending(sqe) }
     let slot = sq.base &+ UInt64(sq.tail &* SubmissionQueueEntry.size)
-    memory.poke(slot, sqe.encode())
+    memory.pokeIfMapped(slot, sqe.encode())
     sq.tail = (sq.tail + 1) % max(1, sq.entries)
     submissionRings[qid] = sq
     if ring { ringDoorbell(Int(qid) * 2, UInt32(sq.tail)) }
@@ -187,7 +189,7 @@ final class CommandHost {
       var consumed = 0
       while consumed < cq.entries {
         let address = cq.base &+ UInt64(cq.head &* CompletionQueueEntry.size)
-        guard let bytes = memory.peek(address, CompletionQueueEntry.size),
+        guard let bytes = memory.peekIfMapped(address, CompletionQueueEntry.size),
           let entry = CompletionQueueEntry(bytes: bytes), entry.phase == cq.phase
         else { break }
         consumed += 1

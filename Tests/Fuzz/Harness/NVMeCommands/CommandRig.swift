@@ -2,6 +2,7 @@ import BackendContract
 import BlockIO
 import Glibc
 import NVMe
+import TestSupport
 
 /// One input's world: controller, namespaces, guest memory, doorbell page
 /// and the host's view of the queues.
@@ -14,7 +15,7 @@ final class CommandRig {
   static let dataPage: UInt64 = 0x20000
 
   let config: CommandConfig
-  let memory = FuzzGuestMemory()
+  let memory = FuzzGuestMemory.make()
   let doorbells: UnsafeMutableRawPointer
   let backends: [FuzzBackend]
   let controller: NVMeController
@@ -116,7 +117,7 @@ final class CommandRig {
       let offset = UInt64(cursor.u32()) % UInt64(window.size)
       let bytes = cursor.take(Int(cursor.u8()))
       let room = window.size - Int(offset)
-      memory.poke(window.base + offset, Array(bytes.prefix(room)))
+      memory.pokeIfMapped(window.base + offset, Array(bytes.prefix(room)))
     case 4:
       host.ringDoorbell(Int(cursor.u16() % 1024), cursor.u32())
     case 5:
@@ -256,7 +257,7 @@ final class CommandRig {
     controller.poll()
     let ready = host.readRegister(RegisterOffset.csts)
     report.require(ready & 3 == 1, "after re-enable: CSTS \(ready), not ready")
-    memory.poke(Self.dataPage, [UInt8](repeating: 0xEE, count: 4096))
+    memory.pokeIfMapped(Self.dataPage, [UInt8](repeating: 0xEE, count: 4096))
     let cid = host.makeCID()
     host.submit(
       SubmissionQueueEntry(
@@ -269,7 +270,7 @@ final class CommandRig {
       host.consume()
     }
     report.require(host.completions == before + 1, "Identify after re-enable did not complete")
-    let vid = memory.peek(Self.dataPage, 2) ?? []
+    let vid = memory.peekIfMapped(Self.dataPage, 2) ?? []
     report.require(vid == [0x56, 0x4E], "Identify Controller data wrong: VID \(vid)")
   }
 }
