@@ -91,7 +91,8 @@ let package = Package(
       swiftSettings: strict),
     // What several test targets share, written once.
     .target(
-      name: "TestSupport", dependencies: ["NVMe"], path: "Tests/TestSupport",
+      name: "TestSupport", dependencies: ["NVMe", "BackendContract", "BlockIO", "POSIX"],
+      path: "Tests/TestSupport",
       swiftSettings: strict),
     .testTarget(name: "PCITests", dependencies: ["PCI", "TestSupport"], swiftSettings: strict),
     .testTarget(

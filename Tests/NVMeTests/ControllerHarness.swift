@@ -22,7 +22,7 @@ final class ControllerHarness {
   let controller: NVMeController
   let backends: [MemoryBackend]
   /// What each namespace really talks to: `backends[i]` behind a recorder.
-  let recorders: [RecordingBackend]
+  let recorders: [TestBackend]
   var interrupts: [UInt16] = []
   var now: UInt64 = 1_000
   /// The controller's fine clock (nanoseconds), for interrupt coalescing.
@@ -51,11 +51,11 @@ final class ControllerHarness {
     namespaceIDs: [UInt32]? = nil
   ) throws {
     var backends: [MemoryBackend] = []
-    var recorders: [RecordingBackend] = []
+    var recorders: [TestBackend] = []
     var namespaces: [Namespace] = []
     for (index, size) in namespaceSizes.enumerated() {
       let backend = try #require(MemoryBackend(size: size))
-      let recorder = RecordingBackend(backend)
+      let recorder = TestBackend(backend)
       let nsid = namespaceIDs?[index] ?? UInt32(index + 1)
       backends.append(backend)
       recorders.append(recorder)

@@ -1,4 +1,5 @@
 import NVMe
+import TestSupport
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -12,7 +13,7 @@ extension NVMeVFUTests {
   /// read, and a shutdown completes it and then reports SHST complete.
   @Test(arguments: ["reset", "shutdown"])
   func aControlWriteWithAnFdlessReadInFlightIsAnsweredFirst(kind: String) throws {
-    let held = HeldBackend(size: 1 << 20)
+    let held = try #require(TestBackend(size: 1 << 20, gated: true))
     held.setReleaseOnDrain(true)
     let server = try InProcessServer { [held] }
     defer { server.shutdown() }

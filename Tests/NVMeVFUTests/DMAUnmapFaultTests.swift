@@ -3,6 +3,7 @@ import Glibc
 import NVMe
 import NVMeVFU
 import POSIX
+import TestSupport
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -22,7 +23,7 @@ extension NVMeVFUTests {
   /// completes with Data Transfer Error, and no message reaches the window.
   @Test(arguments: GuestRAM.Sharing.allCases)
   func dmaUnmapUnderAReadLandsNothingAfterTheReply(sharing: GuestRAM.Sharing) throws {
-    let held = HeldBackend(size: 1 << 20)
+    let held = try #require(TestBackend(size: 1 << 20, gated: true))
     let server = try InProcessServer { [held] }
     defer { server.shutdown() }
     let host = try server.host()

@@ -4,6 +4,7 @@ import NVMe
 import NVMeHostDriver
 import NVMeVFU
 import POSIX
+import TestSupport
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -12,7 +13,7 @@ extension NVMeVFUTests {
   /// DMA_UNMAP of a window that in-flight I/O points into is answered only
   /// after that I/O finished (and completed into its queue).
   @Test func dmaUnmapWaitsForInFlightIO() throws {
-    let held = HeldBackend(size: 1 << 20)
+    let held = try #require(TestBackend(size: 1 << 20, gated: true))
     let server = try InProcessServer { [held] }
     defer { server.shutdown() }
     let host = try server.host()
@@ -50,7 +51,7 @@ extension NVMeVFUTests {
   /// complete, the rest are aborted by the host, each exactly once; the
   /// controller comes back and serves I/O.
   @Test func resetMidIOCompletesOrAbortsEachCommandOnce() throws {
-    let held = HeldBackend(size: 1 << 20)
+    let held = try #require(TestBackend(size: 1 << 20, gated: true))
     let server = try InProcessServer { [held] }
     defer { server.shutdown() }
     let host = try server.host()

@@ -1,6 +1,7 @@
 import BlockIO
 import Glibc
 import NVMe
+import TestSupport
 import Testing
 import VFIOUserClient
 
@@ -17,7 +18,7 @@ extension NVMeVFUTests.Faults {
   @Test func injectedBackendErrorsFailOnlyTheirCommands() throws {
     let rules = [FaultRules(), FaultRules()]
     let server = try InProcessServer {
-      rules.compactMap { FaultyBackend(size: 1 << 20, rules: $0) }
+      rules.compactMap { rule in TestBackend(size: 1 << 20, fails: { rule.errno(for: $0) }) }
     }
     defer { server.shutdown() }
     let host = try server.host()

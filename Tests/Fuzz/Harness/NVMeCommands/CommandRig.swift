@@ -17,7 +17,7 @@ final class CommandRig {
   let config: CommandConfig
   let memory = FuzzGuestMemory.make()
   let doorbells: UnsafeMutableRawPointer
-  let backends: [FuzzBackend]
+  let backends: [TestBackend]
   let controller: NVMeController
   let host: CommandHost
   private let clock = Clock()
@@ -28,7 +28,7 @@ final class CommandRig {
 
   init?(_ config: CommandConfig) {
     self.config = config
-    var backends: [FuzzBackend] = []
+    var backends: [TestBackend] = []
     var namespaces: [Namespace] = []
     for index in 0..<config.namespaceCount {
       let size = CommandConfig.namespaceSizes[index]
@@ -39,7 +39,7 @@ final class CommandRig {
         guard let memoryBackend = MemoryBackend(size: size) else { return nil }
         inner = memoryBackend
       }
-      let backend = FuzzBackend(inner)
+      let backend = TestBackend(inner)
       let blockSize = index == 0 ? config.firstBlockSize : 512
       guard
         let ns = Namespace(
