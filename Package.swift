@@ -104,7 +104,7 @@ let package = Package(
       dependencies: ["NVMe", "BackendContract", "BlockIO", "POSIX", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
-      name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO", "POSIX"],
+      name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO", "POSIX", "TestSupport"],
       swiftSettings: strict),
     // Fuzzing (README "Fuzzing"): the harnesses, one per target, shared by the
     // libFuzzer binary (built with sanitizers by Tests/Fuzz/run.sh only) and the

@@ -1,5 +1,6 @@
 import BackendContract
 import Glibc
+import TestSupport
 import Testing
 
 @testable import BlockIO
@@ -7,7 +8,7 @@ import Testing
 /// How failures reach the caller: always as a completion, with the errno.
 @Suite struct FileErrorTests {
   @Test func requestsBeyondTheEndFailWithEIO() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("end.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     let data = IOBuffer(bytes: 4096)
@@ -25,7 +26,7 @@ import Testing
   }
 
   @Test func aReadOnlyImageRefusesChanges() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let path = dir.file("ro.img")
     makeFile(path, size: 65536, byte: 0x33)
     let backend = try FileBackend(path: path, readOnly: true, queueDepth: 16)
@@ -43,7 +44,7 @@ import Testing
   }
 
   @Test func aShortReadIsEIO() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("short.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     // Someone shrinks the image behind the backend's back.
@@ -79,7 +80,7 @@ import Testing
   }
 
   @Test func anIocbTheKernelRefusesFailsAloneAndTheRestGoOn() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("refuse.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     let buffers = (0..<3).map { _ in IOBuffer(bytes: 4096) }
@@ -111,7 +112,7 @@ import Testing
   }
 
   @Test func aVectorWithoutMemoryIsEFAULT() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("null.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: 1)

@@ -1,12 +1,13 @@
 import BackendContract
 import Glibc
+import TestSupport
 import Testing
 
 @testable import BlockIO
 
 @Suite struct FileIOTests {
   /// A fresh 8 MiB image on a disk filesystem, opened with O_DIRECT.
-  static func directBackend(_ dir: TempDir, depth: Int = 64) throws -> FileBackend? {
+  static func directBackend(_ dir: TemporaryDirectory, depth: Int = 64) throws -> FileBackend? {
     let backend = try FileBackend(
       path: dir.file("disk.img"), createSize: 8 << 20, queueDepth: depth)
     #expect(backend.isDirect, "a disk filesystem must take O_DIRECT")
@@ -107,7 +108,7 @@ import Testing
   }
 
   @Test func flushesOnTheHelperThread() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("flush.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     backend.flushMode = .helper  // as on a filesystem that refuses aio FDSYNC
@@ -122,7 +123,7 @@ import Testing
   }
 
   @Test func learnsThatTheKernelRefusesAioFlushes() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("fdsync.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     backend.enqueue(BlockRequest(operation: .flush, offset: 0, length: 0, tag: 1))
@@ -137,7 +138,7 @@ import Testing
   }
 
   @Test func learnsThatTheKernelRefusesDataSyncWrites() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("rwf.img"), createSize: 1 << 20, queueDepth: 16)
     defer { backend.close() }
     let data = IOBuffer(bytes: 4096)
@@ -198,7 +199,7 @@ import Testing
   }
 
   @Test func queuesRequestsBeyondTheDepth() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("deep.img"), createSize: 1 << 20, queueDepth: 4)
     defer { backend.close() }
     let buffers = (0..<40).map { index in
@@ -247,7 +248,7 @@ import Testing
   }
 
   @Test func acceptsRequestsFromInsideDelivery() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("chain.img"), createSize: 1 << 20, queueDepth: 2)
     defer { backend.close() }
     let data = IOBuffer(bytes: 4096)
@@ -270,7 +271,7 @@ import Testing
   }
 
   @Test func signalsTheEventFDWhenWorkFinishes() throws {
-    guard let dir = TempDir(under: "/tmp") else { return }
+    guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let backend = try FileBackend(path: dir.file("fd.img"), createSize: 1 << 20, queueDepth: 8)
     defer { backend.close() }
     guard let fd = backend.completionFD else {

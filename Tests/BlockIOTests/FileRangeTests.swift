@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import BlockIO
@@ -9,7 +10,7 @@ import Testing
   static let seekHole: Int32 = 4
 
   /// A 4 MiB image with a patterned 256 KiB at 1 MiB.
-  static func patterned(_ dir: TempDir, direct: Bool = true) throws -> FileBackend {
+  static func patterned(_ dir: TemporaryDirectory, direct: Bool = true) throws -> FileBackend {
     let backend = try FileBackend(
       path: dir.file("range.img"), createSize: 4 << 20, queueDepth: 16, directIO: direct)
     let data = IOBuffer(bytes: 256 << 10)

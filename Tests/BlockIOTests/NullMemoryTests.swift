@@ -1,5 +1,6 @@
 import BackendContract
 import Glibc
+import TestSupport
 import Testing
 
 @testable import BlockIO

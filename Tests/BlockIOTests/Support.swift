@@ -1,35 +1,9 @@
 import BackendContract
 import Glibc
+import TestSupport
 import Testing
 
 @testable import BlockIO
-
-/// A fresh directory (mkdtemp), removed with everything in it at deinit.
-final class TempDir {
-  let path: String
-
-  init?(under base: String) {
-    var template = Array("\(base)/blockio-test-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else { return nil }
-    path = String(cString: made)
-  }
-
-  /// Tests only put plain files here.
-  deinit {
-    if let listing = opendir(path) {
-      while let entry = readdir(listing) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-          String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name != "." && name != ".." { unlink("\(path)/\(name)") }
-      }
-      closedir(listing)
-    }
-    rmdir(path)
-  }
-
-  func file(_ name: String) -> String { "\(path)/\(name)" }
-}
 
 enum Filesystems {
   /// The type of the filesystem `path` lives on, from the longest matching
@@ -57,9 +31,9 @@ enum Filesystems {
 
   /// A directory on a disk filesystem that takes O_DIRECT, or nil (with the
   /// reason printed) when this machine has none.
-  static func diskDirectory() -> TempDir? {
+  static func diskDirectory() -> TemporaryDirectory? {
     for base in ["/var/tmp", "/tmp"] where isTmpfs(base) == false {
-      guard let dir = TempDir(under: base) else { continue }
+      guard let dir = try? TemporaryDirectory("blockio-test", under: base) else { continue }
       let probe = dir.file("probe")
       let fd = open(probe, O_RDWR | O_CREAT | O_CLOEXEC | Linux.openDirect, 0o644)
       if fd >= 0 {
@@ -73,8 +47,12 @@ enum Filesystems {
   }
 
   /// A directory on tmpfs (/dev/shm), or nil with the reason printed.
-  static func tmpfsDirectory() -> TempDir? {
-    if isTmpfs("/dev/shm") == true, let dir = TempDir(under: "/dev/shm") { return dir }
+  static func tmpfsDirectory() -> TemporaryDirectory? {
+    if isTmpfs("/dev/shm") == true,
+      let dir = try? TemporaryDirectory("blockio-test", under: "/dev/shm")
+    {
+      return dir
+    }
     print("SKIP: /dev/shm is not a usable tmpfs")
     return nil
   }
@@ -126,14 +104,6 @@ final class IOBuffer {
   func fill(byte: UInt8) { bytes.initializeMemory(as: UInt8.self, repeating: byte) }
 
   var array: [UInt8] { Array(bytes) }
-}
-
-/// Expected contents of a filled buffer, for comparing without a second one.
-func pattern(count: Int, seed: UInt8) -> [UInt8] {
-  [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-    for index in 0..<count { buffer[index] = UInt8(truncatingIfNeeded: index &* 7) &+ seed }
-    initialized = count
-  }
 }
 
 /// Records completions and checks each tag arrives once.

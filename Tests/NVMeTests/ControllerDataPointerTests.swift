@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -41,10 +42,10 @@ import Testing
   @Test(arguments: [true, false])
   func prp1Only(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(4096, seed: 1)
+    let data = pattern(count: 4096, seed: 1)
     roundTrip(harness, data, slba: 0, prp1: H.page(16), prp2: 0, buffers: [(H.page(16), 4096)])
     // An offset inside the page, still within it: PRP2 is not used.
-    let small = H.pattern(1024, seed: 2)
+    let small = pattern(count: 1024, seed: 2)
     let prp1 = H.page(20) + 0xA00
     roundTrip(harness, small, slba: 9, prp1: prp1, prp2: 0xDEAD_0000, buffers: [(prp1, 1024)])
   }
@@ -52,7 +53,7 @@ import Testing
   @Test(arguments: [true, false])
   func prp1AndPrp2(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(8192, seed: 3)
+    let data = pattern(count: 8192, seed: 3)
     roundTrip(
       harness, data, slba: 16, prp1: H.page(16), prp2: H.page(30),
       buffers: [(H.page(16), 4096), (H.page(30), 4096)])
@@ -61,7 +62,7 @@ import Testing
   @Test(arguments: [true, false])
   func prp1MidPageSpillsIntoPrp2(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(4096, seed: 4)
+    let data = pattern(count: 4096, seed: 4)
     let prp1 = H.page(16) + 0x200
     roundTrip(
       harness, data, slba: 1, prp1: prp1, prp2: H.page(31),
@@ -71,7 +72,7 @@ import Testing
   @Test(arguments: [true, false])
   func prpListOfScatteredPages(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(5 * 4096, seed: 5)
+    let data = pattern(count: 5 * 4096, seed: 5)
     let pages = [16, 40, 25, 33, 17].map { H.page($0) }
     let list = H.page(H.listArea)
     harness.memory.pokeEntries(list, Array(pages[1...]))
@@ -84,7 +85,7 @@ import Testing
   func prpListAfterAnOffsetFirstPage(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
     // 0x200 in the first page, two whole pages, 0xE00 in the last.
-    let data = H.pattern(3 * 4096, seed: 6)
+    let data = pattern(count: 3 * 4096, seed: 6)
     let prp1 = H.page(16) + 0xE00
     let list = H.page(H.listArea)
     harness.memory.pokeEntries(list, [H.page(50), H.page(51), H.page(60)])
@@ -98,7 +99,7 @@ import Testing
     let harness = try H.ready(translation: translation)
     // PRP2 points at the last two slots of a list page: one data entry,
     // then the pointer to the next list page with the remaining two.
-    let data = H.pattern(4 * 4096, seed: 7)
+    let data = pattern(count: 4 * 4096, seed: 7)
     let first = H.page(H.listArea) + 4096 - 16
     let second = H.page(H.listArea + 3)
     harness.memory.pokeEntries(first, [H.page(41), second])
@@ -113,7 +114,7 @@ import Testing
     let settings = ControllerSettings(ioQueues: 4, maxQueueEntries: 256, mdtsExponent: 10)
     let harness = try H.ready(namespaceSizes: [4 << 20], settings: settings)
     let pages = 514
-    let data = H.pattern(pages * 4096, seed: 8)
+    let data = pattern(count: pages * 4096, seed: 8)
     let firstList = H.page(H.listArea)
     let secondList = H.page(H.listArea + 1)
     let dataPages = (0..<pages).map { H.page(16 + $0) }
@@ -130,7 +131,7 @@ import Testing
     let harness = try H.ready(namespaceSizes: [4 << 20], settings: settings)
     let pages = (0..<300).map { H.page(16 + 2 * $0) }
     #expect(pages.count > InFlightTable.maxIovecs)
-    let data = H.pattern(pages.count * 4096, seed: 15)
+    let data = pattern(count: pages.count * 4096, seed: 15)
     harness.memory.pokeEntries(H.page(H.listArea), Array(pages[1...]))
     roundTrip(
       harness, data, slba: 8, prp1: pages[0], prp2: H.page(H.listArea),
@@ -156,10 +157,10 @@ import Testing
   @Test func bouncePathReallyCopies() throws {
     let harness = try H.ready(translation: false)
     let before = harness.memory.reads
-    #expect(harness.write(H.pattern(8192, seed: 13), slba: 0) == .success)
+    #expect(harness.write(pattern(count: 8192, seed: 13), slba: 0) == .success)
     // One copy for the SQE, one for the two (adjacent, merged) data pages.
     #expect(harness.memory.reads - before == 2)
-    #expect(harness.read(slba: 0, blocks: 16).1 == H.pattern(8192, seed: 13))
+    #expect(harness.read(slba: 0, blocks: 16).1 == pattern(count: 8192, seed: 13))
   }
 
   @Test func memoryPageSizeFollowsCCMPS() throws {
@@ -168,7 +169,7 @@ import Testing
     harness.enable(cc: H.enableCC | 1 << 7)
     harness.controller.poll()
     #expect(harness.createIOQueuePair(1))
-    let data = H.pattern(16384, seed: 14)
+    let data = pattern(count: 16384, seed: 14)
     roundTrip(
       harness, data, slba: 0, prp1: H.page(16), prp2: H.page(32),
       buffers: [(H.page(16), 8192), (H.page(32), 8192)])

@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -95,7 +96,7 @@ import Testing
       for index in 0..<40 {
         let lba = UInt64(qid) * 100 + UInt64(index)
         let page = 16 + Int(qid) * 50 + index
-        harness.memory.poke(H.page(page), H.pattern(512, seed: UInt8(lba & 0xFF)))
+        harness.memory.poke(H.page(page), pattern(count: 512, seed: UInt8(lba & 0xFF)))
         harness.push(
           H.rw(.write, slba: lba, blocks: 1, prp1: H.page(page), cid: UInt16(index + 1)), queue: qid
         )
@@ -110,7 +111,8 @@ import Testing
       for index in 0..<40 {
         let lba = Int(qid) * 100 + index
         #expect(
-          harness.stored(offset: lba * 512, count: 512) == H.pattern(512, seed: UInt8(lba & 0xFF)))
+          harness.stored(offset: lba * 512, count: 512)
+            == pattern(count: 512, seed: UInt8(lba & 0xFF)))
       }
     }
     // A completion on one queue raises only its vector.
@@ -146,7 +148,7 @@ import Testing
 
   @Test func doorbellThroughRegionWrite() throws {
     let harness = try H.ready()
-    harness.memory.poke(H.page(16), H.pattern(512, seed: 3))
+    harness.memory.poke(H.page(16), pattern(count: 512, seed: 3))
     let sqe = H.rw(.write, slba: 1, blocks: 1, prp1: H.page(16), cid: 42)
     let queue = try #require(harness.queues[1])
     harness.memory.poke(queue.sqBase, sqe.encode())
@@ -156,7 +158,7 @@ import Testing
     harness.controller.poll()
     let entry = try #require(harness.popCompletion(queue: 1))
     #expect(entry.commandIdentifier == 42 && entry.status == .success)
-    #expect(harness.stored(offset: 512, count: 512) == H.pattern(512, seed: 3))
+    #expect(harness.stored(offset: 512, count: 512) == pattern(count: 512, seed: 3))
     // One 8-byte write sets SQ 1 tail (low dword) and CQ 1 head (high dword).
     let next = H.rw(.read, slba: 1, blocks: 1, prp1: H.page(17), cid: 43)
     harness.memory.poke(queue.sqBase + 64, next.encode())
@@ -164,6 +166,6 @@ import Testing
     harness.write64(RegisterOffset.doorbells + 8, 1 << 32 | 2)
     harness.controller.poll()
     #expect(harness.popCompletion(queue: 1)?.commandIdentifier == 43)
-    #expect(harness.memory.peek(H.page(17), 512) == H.pattern(512, seed: 3))
+    #expect(harness.memory.peek(H.page(17), 512) == pattern(count: 512, seed: 3))
   }
 }

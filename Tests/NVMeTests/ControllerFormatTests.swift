@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -12,7 +13,7 @@ import Testing
 
   @Test func switchingTo4096AndBackKeepsTheData() throws {
     let harness = try ControllerHarness.ready()
-    let data = ControllerHarness.pattern(4096, seed: 3)
+    let data = pattern(count: 4096, seed: 3)
     #expect(harness.write(data, slba: 8) == .success)  // bytes 4096..8191
 
     #expect(format(harness, cdw10: 1) == .success)
@@ -35,7 +36,7 @@ import Testing
 
   @Test func secureEraseZeroesTheNamespace() throws {
     let harness = try ControllerHarness.ready(namespaceSizes: [1 << 20, 1 << 20])
-    let data = ControllerHarness.pattern(2048, seed: 4)
+    let data = pattern(count: 2048, seed: 4)
     #expect(harness.write(data, slba: 0) == .success)
     #expect(harness.write(data, nsid: 2, slba: 0) == .success)
     #expect(format(harness, cdw10: 1 << 9) == .success)

@@ -258,8 +258,4 @@ final class ControllerHarness {
         cdw11: UInt32(truncatingIfNeeded: slba >> 32), cdw12: UInt32(blocks - 1) | cdw12Flags),
       queue: queue)
   }
-
-  static func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
-  }
 }

@@ -151,7 +151,7 @@ import Testing
     #expect(harness.memory.reads - before == 1)
     // Rewrite the consumed slot as a write to LBA 5 and poll: nothing runs.
     let queue = try #require(harness.queues[1])
-    harness.memory.poke(H.page(16), H.pattern(512, seed: 1))
+    harness.memory.poke(H.page(16), pattern(count: 512, seed: 1))
     harness.memory.poke(queue.sqBase, H.rw(.write, slba: 5, blocks: 1, prp1: H.page(16)).encode())
     before = harness.memory.reads
     for _ in 0..<4 { harness.controller.poll() }
@@ -166,7 +166,7 @@ import Testing
     // The write is with the backend (completion held) when the guest
     // scribbles over its SQE; the completion still carries what was fetched.
     harness.recorders[0].holding = true
-    harness.memory.poke(H.page(16), H.pattern(512, seed: 2))
+    harness.memory.poke(H.page(16), pattern(count: 512, seed: 2))
     harness.push(H.rw(.write, slba: 2, blocks: 1, prp1: H.page(16), cid: 21), queue: 1)
     harness.controller.poll()
     #expect(harness.controller.commandsInFlight == 1)
@@ -180,7 +180,7 @@ import Testing
     let entries = harness.drain(queue: 1)
     #expect(entries.map(\.commandIdentifier) == [21])
     #expect(entries.first?.status == .success)
-    #expect(harness.stored(offset: 1024, count: 512) == H.pattern(512, seed: 2))
+    #expect(harness.stored(offset: 1024, count: 512) == pattern(count: 512, seed: 2))
   }
 
   @Test func adminSubmissionQueueOutsideMemorySetsFatalStatus() throws {
@@ -243,6 +243,6 @@ import Testing
     }
     #expect(harness.controller.isReady)
     #expect(harness.controller.commandsInFlight == 0)
-    #expect(harness.write(H.pattern(512, seed: 1), slba: 0) == .success)
+    #expect(harness.write(pattern(count: 512, seed: 1), slba: 0) == .success)
   }
 }

@@ -1,5 +1,6 @@
 import BlockIO
 import Glibc
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -10,7 +11,7 @@ import Testing
 
   @Test func writeThenReadRoundTrip() throws {
     let harness = try H.ready()
-    let data = H.pattern(512, seed: 1)
+    let data = pattern(count: 512, seed: 1)
     harness.memory.poke(H.page(16), data)
     let write = try #require(
       harness.execute(H.rw(.write, slba: 3, blocks: 1, prp1: H.page(16)), queue: 1))
@@ -28,7 +29,7 @@ import Testing
 
   @Test func forceUnitAccessReachesTheBackend() throws {
     let harness = try H.ready()
-    harness.memory.poke(H.page(16), H.pattern(1024, seed: 2))
+    harness.memory.poke(H.page(16), pattern(count: 1024, seed: 2))
     let fua = H.rw(.write, slba: 0, blocks: 2, prp1: H.page(16), cdw12Flags: 1 << 30)
     #expect(harness.io(fua) == .success)
     #expect(harness.io(H.rw(.write, slba: 4, blocks: 2, prp1: H.page(16))) == .success)
@@ -36,7 +37,7 @@ import Testing
     #expect(writes.map(\.forceUnitAccess) == [true, false])
     #expect(writes.map(\.offset) == [0, 2048])
     #expect(writes.map(\.length) == [1024, 1024])
-    #expect(harness.stored(offset: 0, count: 1024) == H.pattern(1024, seed: 2))
+    #expect(harness.stored(offset: 0, count: 1024) == pattern(count: 1024, seed: 2))
   }
 
   @Test func flushOneNamespaceOrAll() throws {
@@ -57,7 +58,7 @@ import Testing
 
   @Test func writeZeroesClearsOnlyItsRange() throws {
     let harness = try H.ready()
-    let data = H.pattern(8 * 512, seed: 3)
+    let data = pattern(count: 8 * 512, seed: 3)
     #expect(harness.write(data, slba: 0) == .success)
     let zeroes = SubmissionQueueEntry(
       opcode: NVMOpcode.writeZeroes.rawValue, commandIdentifier: 0, namespaceIdentifier: 1,
@@ -96,7 +97,7 @@ import Testing
 
   @Test func deallocateZeroesEachRange() throws {
     let harness = try H.ready()
-    let data = H.pattern(32 * 512, seed: 5)
+    let data = pattern(count: 32 * 512, seed: 5)
     #expect(harness.write(data, slba: 0) == .success)
     ranges(harness, [(0, 2), (10, 1), (20, 4)])
     #expect(harness.io(dsm(count: 3)) == .success)
@@ -114,7 +115,7 @@ import Testing
 
   @Test func deallocateOutOfRangeChangesNothing() throws {
     let harness = try H.ready()
-    let data = H.pattern(4 * 512, seed: 6)
+    let data = pattern(count: 4 * 512, seed: 6)
     #expect(harness.write(data, slba: 0) == .success)
     ranges(harness, [(0, 2), (2040, 16)])
     #expect(harness.io(dsm(count: 2)) == .lbaOutOfRange)
@@ -126,7 +127,7 @@ import Testing
 
   @Test func datasetManagementWithoutDeallocateIsAHint() throws {
     let harness = try H.ready()
-    let data = H.pattern(4 * 512, seed: 7)
+    let data = pattern(count: 4 * 512, seed: 7)
     #expect(harness.write(data, slba: 0) == .success)
     ranges(harness, [(0, 4)])
     #expect(harness.io(dsm(count: 1, attributes: 0b11)) == .success)  // IDR | IDW
@@ -136,7 +137,7 @@ import Testing
 
   @Test func compareMatchesOrFails() throws {
     let harness = try H.ready()
-    let data = H.pattern(1024, seed: 8)
+    let data = pattern(count: 1024, seed: 8)
     #expect(harness.write(data, slba: 6) == .success)
     harness.memory.poke(H.page(50), data)
     #expect(harness.io(H.rw(.compare, slba: 6, blocks: 2, prp1: H.page(50))) == .success)
@@ -194,7 +195,7 @@ import Testing
 
   @Test func readOnlyNamespaceRefusesEveryWrite() throws {
     let harness = try H.ready(readOnly: [1])
-    harness.backends[0].bytes.copyBytes(from: H.pattern(4096, seed: 9))
+    harness.backends[0].bytes.copyBytes(from: pattern(count: 4096, seed: 9))
     let protected = harness.io(H.rw(.write, slba: 0, blocks: 1, prp1: H.page(16)))
     #expect(protected == .namespaceWriteProtected)
     #expect(protected?.sct == 0 && protected?.sc == 0x20)
@@ -205,8 +206,8 @@ import Testing
     #expect(harness.recorders[0].records.allSatisfy { $0.operation == .read })
     let (status, read) = harness.read(slba: 0, blocks: 8)
     #expect(status == .success)
-    #expect(read == H.pattern(4096, seed: 9))
-    harness.memory.poke(H.page(50), Array(H.pattern(4096, seed: 9)[0..<512]))
+    #expect(read == pattern(count: 4096, seed: 9))
+    harness.memory.poke(H.page(50), Array(pattern(count: 4096, seed: 9)[0..<512]))
     #expect(harness.io(H.rw(.compare, slba: 0, blocks: 1, prp1: H.page(50))) == .success)
   }
 
@@ -220,7 +221,7 @@ import Testing
   @Test(arguments: [UInt8(1), 2, 3])
   func fusedIOCommandsAreRefused(fuse: UInt8) throws {
     let harness = try H.ready()
-    harness.memory.poke(H.page(16), H.pattern(512, seed: 1))
+    harness.memory.poke(H.page(16), pattern(count: 512, seed: 1))
     var sqe = H.rw(.write, slba: 0, blocks: 1, prp1: H.page(16))
     sqe.flags = fuse
     #expect(harness.io(sqe) == .invalidField)
@@ -236,7 +237,7 @@ import Testing
 
   @Test func namespaceOf4096ByteBlocks() throws {
     let harness = try H.ready(blockSize: 4096)
-    let data = H.pattern(8192, seed: 10)
+    let data = pattern(count: 8192, seed: 10)
     #expect(harness.write(data, slba: 5, blockSize: 4096) == .success)
     #expect(harness.stored(offset: 5 * 4096, count: 8192) == data)
     #expect(harness.read(slba: 5, blocks: 2, blockSize: 4096).1 == data)
@@ -247,8 +248,8 @@ import Testing
 
   @Test func namespacesAreIndependent() throws {
     let harness = try H.ready(namespaceSizes: [1 << 20, 2 << 20])
-    let one = H.pattern(1024, seed: 11)
-    let two = H.pattern(1024, seed: 12)
+    let one = pattern(count: 1024, seed: 11)
+    let two = pattern(count: 1024, seed: 12)
     #expect(harness.write(one, nsid: 1, slba: 0) == .success)
     #expect(harness.write(two, nsid: 2, slba: 0) == .success)
     #expect(harness.read(nsid: 1, slba: 0, blocks: 2).1 == one)

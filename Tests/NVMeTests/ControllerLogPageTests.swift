@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -100,10 +101,10 @@ import Testing
     #expect(field(smart, 112, as: UInt64.self) == 1)  // power cycles
 
     // 1000 blocks of 512 bytes are exactly one data unit; one more block is two.
-    #expect(harness.write(ControllerHarness.pattern(1000 * 512, seed: 1), slba: 0) == .success)
+    #expect(harness.write(pattern(count: 1000 * 512, seed: 1), slba: 0) == .success)
     (_, smart) = harness.getLogPage(0x02, bytes: 512)
     #expect(field(smart, 48, as: UInt64.self) == 1)
-    #expect(harness.write(ControllerHarness.pattern(512, seed: 2), slba: 1000) == .success)
+    #expect(harness.write(pattern(count: 512, seed: 2), slba: 1000) == .success)
     #expect(harness.read(slba: 0, blocks: 8).0 == .success)
     #expect(harness.read(slba: 8, blocks: 1).0 == .success)
     let compare = ControllerHarness.rw(

@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -117,7 +118,7 @@ import Testing
 
   @Test func thousandsOfCreateDeleteCyclesLeaveNothingBehind() throws {
     let harness = try ControllerHarness.ready()
-    let data = ControllerHarness.pattern(512, seed: 9)
+    let data = pattern(count: 512, seed: 9)
     for cycle in 0..<4096 {
       guard harness.createIOQueuePair(2, entries: 16, vector: 2) else {
         Issue.record("create failed in cycle \(cycle)")
@@ -153,7 +154,7 @@ import Testing
   @Test func deletingASubmissionQueueFinishesItsCommandsFirst() throws {
     let harness = try ControllerHarness.ready()
     harness.recorders[0].holding = true
-    harness.memory.poke(ControllerHarness.page(16), ControllerHarness.pattern(512, seed: 4))
+    harness.memory.poke(ControllerHarness.page(16), pattern(count: 512, seed: 4))
     harness.push(
       ControllerHarness.rw(.write, slba: 0, blocks: 1, prp1: ControllerHarness.page(16), cid: 77),
       queue: 1)
@@ -165,7 +166,7 @@ import Testing
     #expect(entries.map(\.commandIdentifier) == [77])
     #expect(entries.first?.status == .success)
     #expect(harness.controller.commandsInFlight == 0)
-    #expect(harness.stored(offset: 0, count: 512) == ControllerHarness.pattern(512, seed: 4))
+    #expect(harness.stored(offset: 0, count: 512) == pattern(count: 512, seed: 4))
     #expect(delete(harness, .deleteIOCompletionQueue, qid: 1) == .success)
   }
 

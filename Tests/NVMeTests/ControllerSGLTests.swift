@@ -1,4 +1,5 @@
 import BlockIO
+import TestSupport
 import Testing
 
 @testable import NVMe
@@ -15,7 +16,7 @@ import Testing
   @Test(arguments: [true, false])
   func sglDataBlockAtAnUnalignedAddress(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(1536, seed: 9)
+    let data = pattern(count: 1536, seed: 9)
     let address = H.page(16) + 3
     harness.memory.poke(address, data)
     let write = H.rwSGL(.write, slba: 7, blocks: 3, descriptor: dataBlock(address, 1536))
@@ -31,7 +32,7 @@ import Testing
   @Test(arguments: [true, false])
   func sglSegmentThenLastSegment(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(2048, seed: 10)
+    let data = pattern(count: 2048, seed: 10)
     let segment = H.page(H.listArea)
     let last = H.page(H.listArea + 2)
     harness.memory.pokeDescriptors(
@@ -66,7 +67,7 @@ import Testing
   @Test(arguments: [true, false])
   func sglBitBucketDropsPartOfARead(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(1536, seed: 11)
+    let data = pattern(count: 1536, seed: 11)
     #expect(harness.write(data, slba: 3) == .success)
     let segment = H.page(H.listArea)
     harness.memory.pokeDescriptors(
@@ -131,7 +132,7 @@ import Testing
   @Test(arguments: [true, false])
   func compareAndDeallocateThroughSGL(translation: Bool) throws {
     let harness = try H.ready(translation: translation)
-    let data = H.pattern(1024, seed: 12)
+    let data = pattern(count: 1024, seed: 12)
     #expect(harness.write(data, slba: 0) == .success)
     harness.memory.poke(H.page(40) + 8, data)
     let compare = H.rwSGL(.compare, slba: 0, blocks: 2, descriptor: dataBlock(H.page(40) + 8, 1024))

@@ -1,5 +1,6 @@
 import Foundation
 import NVMe
+import TestSupport
 import Testing
 import VFIOUserClient
 
@@ -14,7 +15,7 @@ extension NVMeVFUTests.Faults {
   /// (4 MiB of touched guest RAM per client) or per-client state would add
   /// over 100 clients.
   @Test func hundredSequentialClientsDoNotGrowTheServer() throws {
-    let scratch = try ScratchDirectory("client-churn")
+    let scratch = try TemporaryDirectory("client-churn")
     let server = try ServerProcess(
       in: scratch, backings: ["\(scratch.path)/disk.img"],
       arguments: ["--size", "64M"])

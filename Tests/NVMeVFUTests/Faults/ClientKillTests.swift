@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NVMe
+import TestSupport
 import Testing
 import VFIOUserClient
 
@@ -11,7 +12,7 @@ extension NVMeVFUTests.Faults {
   /// it and accepts the next client; at the end a fresh client reads back
   /// what it wrote.
   @Test func clientKilledWithIOInFlightLeavesNothingBehind() throws {
-    let scratch = try ScratchDirectory("client-kill")
+    let scratch = try TemporaryDirectory("client-kill")
     let server = try ServerProcess(
       in: scratch, backings: ["\(scratch.path)/disk.img"],
       arguments: ["--size", "64M"])

@@ -1,6 +1,7 @@
 import Glibc
 import NVMe
 import NVMeHostDriver
+import TestSupport
 import Testing
 
 extension NVMeVFUTests.Faults {
@@ -16,7 +17,7 @@ extension NVMeVFUTests.Faults {
   /// errors it cannot report), keeps the last valid value, and the queue
   /// goes on working; the next client is served too.
   @Test func invalidDoorbellWritesRaiseErrorEvents() throws {
-    let scratch = try ScratchDirectory("doorbells")
+    let scratch = try TemporaryDirectory("doorbells")
     let server = try ServerProcess(in: scratch, backings: ["mem:16M"])
     var round = 0
     do {  // the first client, gone at the end of the block

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import NVMe
 import NVMeHostDriver
+import TestSupport
 import Testing
 
 extension NVMeVFUTests.Faults {
@@ -16,7 +17,7 @@ extension NVMeVFUTests.Faults {
   /// and SIGTERM still ends the server cleanly. Mounted again, the image
   /// holds everything flushed before the failure.
   @Test func failingFilesystemGivesMediaErrors() throws {
-    let scratch = try ScratchDirectory("eio")
+    let scratch = try TemporaryDirectory("eio")
     let mount: TestMount
     do {
       mount = try TestMount.ext4(in: scratch, megabytes: 64)

@@ -17,7 +17,7 @@ extension NVMeVFUTests.Faults {
   /// server that acknowledges writes or flushes before the data reached the
   /// kernel. Set NVME_VFU_FAULT_SEED to replay a run's kill points.
   @Test func flushedWritesSurviveAServerKill() throws {
-    let scratch = try ScratchDirectory("flush-kill")
+    let scratch = try TemporaryDirectory("flush-kill")
     let seed =
       ProcessInfo.processInfo.environment["NVME_VFU_FAULT_SEED"].flatMap { UInt64($0) }
       ?? UInt64.random(in: 1...999_999)

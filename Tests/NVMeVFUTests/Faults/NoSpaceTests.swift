@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NVMe
+import TestSupport
 import Testing
 import VFIOUserClient
 
@@ -12,7 +13,7 @@ extension NVMeVFUTests.Faults {
   /// before stays readable, overwriting blocks that already have room still
   /// works, and the server shuts down cleanly.
   @Test func fullFilesystemGivesCapacityExceeded() throws {
-    let scratch = try ScratchDirectory("no-space")
+    let scratch = try TemporaryDirectory("no-space")
     let mount: TestMount
     do {
       mount = try TestMount.tmpfs(in: scratch, size: 2 << 20)

@@ -1,6 +1,7 @@
 import Glibc
 import NVMe
 import NVMeHostDriver
+import TestSupport
 import Testing
 
 extension NVMeVFUTests.Faults {
@@ -13,7 +14,7 @@ extension NVMeVFUTests.Faults {
   /// report in a completion queue. A reset (CC.EN = 0) clears it and the
   /// controller serves I/O again.
   @Test func queuesOutsideGuestMemorySetFatalStatus() throws {
-    let scratch = try ScratchDirectory("queue-placement")
+    let scratch = try TemporaryDirectory("queue-placement")
     let server = try ServerProcess(in: scratch, backings: ["mem:16M"])
     let host = try server.host()
     let ramEnd = host.ram.base + UInt64(host.ram.size)
@@ -110,7 +111,7 @@ extension NVMeVFUTests.Faults {
   /// asynchronous event, the data all there, and the server process no
   /// bigger than after the first round.
   @Test func queuePairsCreatedAndDeleted4096Times() throws {
-    let scratch = try ScratchDirectory("queue-churn")
+    let scratch = try TemporaryDirectory("queue-churn")
     let server = try ServerProcess(
       in: scratch, backings: ["mem:16M"], arguments: ["--io-queues", "16"])
     // 20,000 commands one at a time: the host sleeps on its MSI-X eventfds

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NVMeHostDriver
+import TestSupport
 
 /// The package's executables, built with the tests (this target depends on
 /// them): SwiftPM puts them next to the test binary. NVME_VFU_BIN_DIR
@@ -26,21 +27,6 @@ enum BuiltBinaries {
   }
 }
 
-/// A fresh directory under /tmp, removed with everything in it.
-final class ScratchDirectory {
-  let path: String
-
-  init(_ label: String) throws {
-    var template = Array("/tmp/nvme-vfu-\(label)-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else {
-      throw ChildProcess.SpawnError(description: "mkdtemp: \(String(cString: strerror(errno)))")
-    }
-    path = String(cString: made)
-  }
-
-  deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// The real `nvme-vfu-server` binary as a child process, listening at
 /// `socket`, with what /proc says about it.
 final class ServerProcess {
@@ -48,13 +34,13 @@ final class ServerProcess {
   let logPath: String
   let process: ChildProcess
   /// Holds the socket and the log: kept as long as the server.
-  private let scratch: ScratchDirectory
+  private let scratch: TemporaryDirectory
 
   var pid: pid_t { process.pid }
 
   /// Starts the server on `backings`, its socket and log in `scratch`, and
   /// waits until it listens.
-  init(in scratch: ScratchDirectory, backings: [String], arguments: [String] = []) throws {
+  init(in scratch: TemporaryDirectory, backings: [String], arguments: [String] = []) throws {
     self.scratch = scratch
     socket = "\(scratch.path)/nvme.sock"
     logPath = "\(scratch.path)/server.log"

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// A filesystem a fault test mounts for itself (root only): a small tmpfs
 /// that fills up, or an ext4 on a loop device that can be shut down like a
@@ -17,9 +18,9 @@ final class TestMount {
   private var mounted = true
   /// Where the mount point (and the ext4 image) live: removed only after
   /// the unmount.
-  private let scratch: ScratchDirectory
+  private let scratch: TemporaryDirectory
 
-  private init(path: String, loopImage: String?, scratch: ScratchDirectory) {
+  private init(path: String, loopImage: String?, scratch: TemporaryDirectory) {
     self.path = path
     self.loopImage = loopImage
     self.scratch = scratch
@@ -28,7 +29,7 @@ final class TestMount {
   deinit { unmount() }
 
   /// A tmpfs of `size` bytes (a multiple of 4 KiB) at `scratch`/tmpfs.
-  static func tmpfs(in scratch: ScratchDirectory, size: Int) throws(Unavailable) -> TestMount {
+  static func tmpfs(in scratch: TemporaryDirectory, size: Int) throws(Unavailable) -> TestMount {
     let path = "\(scratch.path)/tmpfs"
     try makeDirectory(path)
     guard Glibc.mount("tmpfs", path, "tmpfs", 0, "size=\(size)") == 0 else {
@@ -41,7 +42,8 @@ final class TestMount {
   /// loop-mounted at `scratch`/ext4. The journal commits only when asked
   /// (fsync) or after 300 s, so `shutdown()` loses exactly what was never
   /// made durable.
-  static func ext4(in scratch: ScratchDirectory, megabytes: Int) throws(Unavailable) -> TestMount {
+  static func ext4(in scratch: TemporaryDirectory, megabytes: Int) throws(Unavailable) -> TestMount
+  {
     let image = "\(scratch.path)/ext4.img"
     let path = "\(scratch.path)/ext4"
     guard getuid() == 0 else { throw Unavailable(description: "not root") }
