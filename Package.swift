@@ -30,12 +30,19 @@ let package = Package(
     // The one place system calls are wrapped: owned descriptors, Errno, EINTR retry,
     // the monotonic clock, eventfd, mmap, AF_UNIX sockets, thread pinning.
     .target(name: "POSIX", dependencies: ["CShims"], swiftSettings: strict),
-    .target(name: "VFIOUser", dependencies: ["POSIX", "CShims"], swiftSettings: strict),
+    .target(
+      name: "VFIOUser",
+      dependencies: ["POSIX", "CShims", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict),
     .target(name: "PCI", swiftSettings: strict),
     // What a namespace's store must do, apart from how any store does it.
     .target(name: "BackendContract", swiftSettings: strict),
     .target(
-      name: "NVMe", dependencies: ["BackendContract", "POSIX", "CShims"], swiftSettings: strict),
+      name: "NVMe",
+      dependencies: [
+        "BackendContract", "POSIX", "CShims", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
     // libaio, from Debian's libaio-dev.
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
     .target(
@@ -51,7 +58,10 @@ let package = Package(
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
       name: "NVMeVFU",
-      dependencies: ["VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims"],
+      dependencies: [
+        "VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strict),
     .executableTarget(
       name: "nvme-vfu-server",

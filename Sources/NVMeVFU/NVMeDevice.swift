@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import NVMe
 import PCI
 import POSIX
@@ -21,7 +22,10 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
   /// does, masking through SET_IRQS), so delivery goes straight to its
   /// eventfds and the table in our BAR is not consulted.
   private var msixWired = false
-  public var log: ((LogLevel, String) -> Void)?
+  /// Where the device and its controller log; silent unless the owner sets one.
+  public var logger = Logger(label: "nvme-vfu", factory: { _ in SwiftLogNoOpLogHandler() }) {
+    didSet { controller.logger = logger }
+  }
 
   public init(
     settings: ControllerSettings, namespaces: [Namespace], identity: PCIIdentity = .nvmeDefault,
@@ -47,8 +51,6 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
       doorbellBytes: Int(BAR0Layout.doorbellSize))
     function.interruptSink = self
     controller.interruptHandler = { [unowned self] vector in self.raise(vector: Int(vector)) }
-    controller.log = { [unowned self] message in self.log?(.warning, message) }
-    controller.info = { [unowned self] message in self.log?(.info, message) }
   }
 
   deinit {
@@ -196,13 +198,13 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
 
   public func fireMSIX(vector: Int) {
     if irqs?.fire(index: PCIIRQIndex.msix, vector: vector) != true {
-      log?(.debug, "MSI-X vector \(vector) not delivered (masked or no eventfd)")
+      logger.debug("MSI-X vector \(vector) not delivered (masked or no eventfd)")
     }
   }
 
   public func fireINTx() {
     if irqs?.fire(index: PCIIRQIndex.intx, vector: 0) != true {
-      log?(.debug, "INTx not delivered (masked or no eventfd)")
+      logger.debug("INTx not delivered (masked or no eventfd)")
     }
   }
 
@@ -210,7 +212,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     let count = irqInfos.first { $0.index == UInt32(index) }.map { Int($0.count) } ?? 0
     let wired = (0..<count).filter { irqs?.triggerFD(index: index, vector: $0) != nil }
     if index == PCIIRQIndex.msix { msixWired = !wired.isEmpty }
-    log?(.debug, "interrupts of index \(index) wired: vectors \(wired)")
+    logger.debug("interrupts of index \(index) wired: vectors \(wired)")
   }
 
   /// Raises controller interrupt `vector`: through the client's MSI-X

@@ -1,6 +1,7 @@
 import BackendContract
 import BlockIO
 import Glibc
+import Logging
 import NVMe
 import POSIX
 import VFIOUser
@@ -19,14 +20,14 @@ public final class ServerRunner {
   public let server: VFIOUserServer
   public let reactor: Reactor
   private let signals: SignalFD
-  private let log: (LogLevel, String) -> Void
+  private let logger: Logger
 
   /// Opens everything; throws a one-line error for anything the user must fix.
   public init(
-    configuration: ServerConfiguration, log: @escaping (LogLevel, String) -> Void
+    configuration: ServerConfiguration, logger: Logger
   ) throws {
     self.configuration = configuration
-    self.log = log
+    self.logger = logger
     // Before any thread exists (backends may start helpers): they inherit
     // the mask, so these signals only ever arrive through the signalfd.
     signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1, SIGHUP])
@@ -41,7 +42,7 @@ public final class ServerRunner {
           spec: spec, size: size, readOnly: configuration.readOnly,
           blockSize: configuration.blockSize)
         backend = opened.backend
-        for warning in opened.warnings { log(.warning, warning) }
+        for warning in opened.warnings { logger.warning("\(warning)") }
       } catch {
         for ns in namespaces { ns.backend.close() }
         throw ServerStartError(error.description)
@@ -63,8 +64,8 @@ public final class ServerRunner {
       settings: configuration.controllerSettings, namespaces: namespaces,
       doorbells: configuration.doorbellMode)
     server = VFIOUserServer(device: device)
-    server.log = log
-    device.log = log
+    server.logger = logger
+    device.logger = logger
     reactor = Reactor(server: server, device: device, mode: configuration.pollMode)
     do {
       switch configuration.endpoint {
@@ -87,24 +88,24 @@ public final class ServerRunner {
   /// Serves until told to stop, then finishes in-flight I/O, flushes, and
   /// removes the socket.
   public func run() {
-    log(.info, "serving \(device.controller.namespaces.count) namespace(s)")
+    logger.info("serving \(device.controller.namespaces.count) namespace(s)")
     reactor.run()
-    log(.info, "stopping: finishing in-flight I/O and flushing")
+    logger.info("stopping: finishing in-flight I/O and flushing")
     device.controller.quiesce()
     server.dropClient(reason: nil)
     server.closeListener()
     for ns in device.controller.namespaces { ns.backend.close() }
     signals.close()
-    log(.info, statisticsReport())
+    logger.info("\(statisticsReport())")
   }
 
   private func handleSignals() -> Bool {
     var keepRunning = true
     while let signo = signals.next() {
       switch signo {
-      case SIGUSR1: log(.info, statisticsReport())
+      case SIGUSR1: logger.info("\(statisticsReport())")
       default:
-        log(.info, "received signal \(signo)")
+        logger.info("received signal \(signo)")
         keepRunning = false
       }
     }

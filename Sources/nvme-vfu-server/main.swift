@@ -121,22 +121,11 @@ struct ServerCommand: ParsableCommand {
       doorbellMode: DoorbellMode(rawValue: doorbells) ?? .trapped)
     let runner: ServerRunner
     do {
-      runner = try ServerRunner(configuration: configuration) { level, message in
-        logger.log(level: Self.loggerLevel(level), "\(message)")
-      }
+      runner = try ServerRunner(configuration: configuration, logger: logger)
     } catch {
       Self.fail("\(error)")
     }
     runner.run()
-  }
-
-  static func loggerLevel(_ level: LogLevel) -> Logger.Level {
-    switch level {
-    case .debug: .debug
-    case .info: .info
-    case .warning: .warning
-    case .error: .error
-    }
   }
 
   /// One line on stderr, exit status 1: what the user must fix.

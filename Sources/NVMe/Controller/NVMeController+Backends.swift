@@ -1,4 +1,5 @@
 import BackendContract
+import Logging
 
 /// The namespaces' backends: one submit per backend per turn, reaping, draining.
 extension NVMeController {
@@ -42,7 +43,7 @@ extension NVMeController {
         if completion.tag != UInt64.max {
           ioPartCompleted(completion)
         } else if !completion.succeeded {
-          log?("flush of namespace \(ns.id) failed: errno \(completion.errno)")
+          logger.warning("flush of namespace \(ns.id) failed: errno \(completion.errno)")
         }
       }
     }

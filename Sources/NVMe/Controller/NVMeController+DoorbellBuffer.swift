@@ -1,4 +1,5 @@
 import CShims
+import Logging
 
 /// Shadow doorbells and EventIdx (Doorbell Buffer Config, admin 7Ch; OACS
 /// bit 8). A host that sets them writes every new SQ tail and CQ head into
@@ -29,7 +30,7 @@ extension NVMeController {
       doorbellAddress: shadowAddress, eventIndexAddress: eventAddress, byteCount: byteCount)
     guard buffers.resolve(memory) != nil else { throw .invalidField }
     shadowDoorbells = buffers
-    info?(
+    logger.info(
       "shadow doorbells configured: buffer 0x\(String(shadowAddress, radix: 16)), EventIdx 0x\(String(eventAddress, radix: 16))"
     )
     // The shadow slots start at what the controller last saw, so a stale
@@ -39,7 +40,7 @@ extension NVMeController {
     for qid in activeSubmissionIDs where qid != 0 {
       guard let sq = submissionQueues[qid] else { continue }
       sq.shadowed = startShadowing(slot: DoorbellPage.submissionTail(qid), at: UInt32(sq.tail))
-      info?(
+      logger.info(
         "I/O submission queue \(qid): switched over, doorbell \(sq.shadowed ? "shadowed" : "real")"
       )
     }
@@ -79,7 +80,8 @@ extension NVMeController {
   /// (in the shadow buffer too, for a shadowed queue) so the next turn does
   /// not report it again.
   func invalidDoorbell(slot: Int, value: UInt32, restore: UInt32, shadowed: Bool) {
-    log?("invalid doorbell value \(value) at slot \(slot)\(shadowed ? " (shadow buffer)" : "")")
+    logger.warning(
+      "invalid doorbell value \(value) at slot \(slot)\(shadowed ? " (shadow buffer)" : "")")
     if shadowed, let memory, let view = shadowDoorbells?.resolve(memory) {
       view.storeDoorbell(slot, restore)
     } else {

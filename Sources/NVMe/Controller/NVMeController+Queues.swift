@@ -1,3 +1,5 @@
+import Logging
+
 extension NVMeController {
   /// Queues the host may create: what Set Features (Number of Queues)
   /// allocated, or the maximum if it never asked.
@@ -51,7 +53,7 @@ extension NVMeController {
     doorbells.store(DoorbellPage.submissionTail(qid), 0)
     sq.shadowed = startShadowing(slot: DoorbellPage.submissionTail(qid), at: 0)
     install(sq)
-    info?(
+    logger.info(
       "I/O submission queue \(qid): \(entries) entries, completion queue \(cqid), doorbell \(sq.shadowed ? "shadowed" : "real")"
     )
     return 0

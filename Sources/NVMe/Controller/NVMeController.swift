@@ -1,5 +1,6 @@
 import BackendContract
 import Glibc
+import Logging
 import POSIX
 
 /// An NVMe controller: registers, queues, admin and NVM command sets.
@@ -20,11 +21,10 @@ public final class NVMeController {
   public var memory: (any GuestMemory)?
   /// Raises interrupt vector `n` (MSI-X, or INTx for vector 0).
   public var interruptHandler: ((UInt16) -> Void)?
-  /// Where the controller reports what a guest did wrong or what failed.
-  public var log: ((String) -> Void)?
-  /// Where it reports what the host set up that an operator may want to
-  /// know (shadow doorbells), at an informational level.
-  public var info: ((String) -> Void)?
+  /// Where the controller reports what a guest did wrong or what failed
+  /// (warning), and what the host set up that an operator may want to know
+  /// (info: shadow doorbells). Silent unless the owner sets one.
+  public var logger = Logger(label: "nvme", factory: { _ in SwiftLogNoOpLogHandler() })
   /// Monotonic milliseconds, coarse (see `MonotonicClock.coarseMilliseconds`).
   let clock: () -> UInt64
   /// CLOCK_MONOTONIC nanoseconds, for interrupt coalescing's 100 us units;
@@ -172,7 +172,7 @@ public final class NVMeController {
   /// target).
   func fail(_ reason: String) {
     guard cc.enabled else { return }
-    if !csts.fatal { log?("controller fatal status: \(reason)") }
+    if !csts.fatal { logger.warning("controller fatal status: \(reason)") }
     csts.fatal = true
   }
 }

@@ -1,3 +1,4 @@
+import Logging
 import POSIX
 
 /// One handler per command. Each validates the untrusted payload fully before acting and
@@ -52,7 +53,7 @@ extension VFIOUserServer {
         proposal: proposal, server: options.capabilities)
       negotiated = agreed
       dma.maxMappings = agreed.maxDMAMaps
-      log(.info, "negotiated version \(reply.major).\(reply.minor): \(agreed.peer)")
+      logger.info("negotiated version \(reply.major).\(reply.minor): \(agreed.peer)")
       return .payload(reply.encoded)
     } catch {
       return .fatal(error)
@@ -63,7 +64,7 @@ extension VFIOUserServer {
     let request = try DMAMapRequest(payload: payload)
     guard request.argsz >= UInt32(DMAMapRequest.size) else { throw .invalidArgument }
     let region = try dma.add(request, fd: fd)
-    log(.debug, "DMA map \(region)")
+    logger.debug("DMA map \(region)")
     device.dmaMapped(region)
     return .empty
   }
@@ -83,7 +84,7 @@ extension VFIOUserServer {
       // The spec: release every reference (in-flight DMA included) before replying.
       device.dmaWillUnmap(region)
       try dma.remove(address: region.address, size: region.size)
-      log(.debug, "DMA unmap \(region)")
+      logger.debug("DMA unmap \(region)")
     }
     return .payload(request.encoded)
   }

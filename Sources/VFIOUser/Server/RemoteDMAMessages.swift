@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import POSIX
 
 /// DMA to client memory shared without a descriptor: VFIO_USER_DMA_READ/DMA_WRITE.
@@ -56,14 +57,14 @@ extension VFIOUserServer: RemoteDMA {
       do {
         message = try connection.receive(timeoutMilliseconds: options.replyTimeoutMilliseconds)
       } catch {
-        log(.warning, "no reply to \(command) (id \(id)): \(error)")
+        logger.warning("no reply to \(command) (id \(id)): \(error)")
         mustDisconnect = true
         throw .io
       }
       if message.header.kind == .reply {
         message.closeFDs()
         guard message.header.id == id, message.header.rawCommand == command.rawValue else {
-          log(.warning, "reply with unexpected id \(message.header.id)")
+          logger.warning("reply with unexpected id \(message.header.id)")
           mustDisconnect = true
           throw .protocolError
         }

@@ -32,9 +32,3 @@ public struct ServerOptions: Sendable {
     MessageHeader.size + RegionAccess.size + Int(capabilities.maxDataTransferSize)
   }
 }
-
-public enum LogLevel: Int, Sendable, Comparable {
-  case debug, info, warning, error
-
-  public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
-}

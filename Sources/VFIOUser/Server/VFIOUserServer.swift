@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import POSIX
 
 /// Serves one device to one client at a time over a UNIX stream socket.
@@ -11,7 +12,8 @@ public final class VFIOUserServer {
   public let dma: DMASpace
   public let irqs: IRQTable
   public let options: ServerOptions
-  public var log: (LogLevel, String) -> Void = { _, _ in }
+  /// Where the server says what clients did; silent unless the owner sets one.
+  public var logger = Logger(label: "vfio-user", factory: { _ in SwiftLogNoOpLogHandler() })
 
   public private(set) var listener: FileDescriptor?
   private var socketPath: String?
@@ -45,12 +47,12 @@ public final class VFIOUserServer {
   private func reportLostClientMemory() {
     let faults = DMAFaultGuard.faults
     guard faults != reportedDMAFaults else { return }
-    log(
-      .error,
+    let text =
       "client memory behind a DMA window vanished (\(faults &- reportedDMAFaults) page(s), "
-        + "the last at host address 0x\(String(DMAFaultGuard.lastAddress, radix: 16))): the "
-        + "client shrank the file it shared; those pages read as zeroes here and writes to "
-        + "them are lost")
+      + "the last at host address 0x\(String(DMAFaultGuard.lastAddress, radix: 16))): the "
+      + "client shrank the file it shared; those pages read as zeroes here and writes to "
+      + "them are lost"
+    logger.error("\(text)")
     reportedDMAFaults = faults
   }
 
@@ -83,7 +85,7 @@ public final class VFIOUserServer {
     connection = try Connection(socket: fd, maxMessageSize: options.maxIncomingMessageSize)
     negotiated = nil
     mustDisconnect = false
-    log(.info, "client connected")
+    logger.info("client connected")
     device.clientConnected()
   }
 
@@ -96,7 +98,7 @@ public final class VFIOUserServer {
       try attach(socket: fd)
       return true
     } catch {
-      log(.warning, "accept failed: \(error)")
+      logger.warning("accept failed: \(error)")
       return false
     }
   }
@@ -159,7 +161,7 @@ public final class VFIOUserServer {
     negotiated = nil
     mustDisconnect = false
     device.clientDisconnected()
-    if let reason { log(.info, "client disconnected: \(reason)") }
+    if let reason { logger.info("client disconnected: \(reason)") }
   }
 
   /// Drops every DMA window, each only after the device has let go of it.
@@ -180,7 +182,7 @@ public final class VFIOUserServer {
       outcome = .failure(.invalidArgument)
     case .reply:
       // A reply nobody waits for: the peer's state is not ours; do not guess.
-      log(.warning, "unexpected reply (id \(header.id)) from client")
+      logger.warning("unexpected reply (id \(header.id)) from client")
       message.closeFDs()
       mustDisconnect = true
       return
@@ -213,15 +215,15 @@ public final class VFIOUserServer {
       case .success(let payload, let fds):
         if !header.noReply { try connection.sendReply(to: header, payload: payload, fds: fds) }
       case .failure(let error):
-        log(.debug, "command \(header.rawCommand) failed: \(error)")
+        logger.debug("command \(header.rawCommand) failed: \(error)")
         if !header.noReply { try connection.sendError(to: header, error) }
       case .fatal(let error):
-        log(.warning, "command \(header.rawCommand) failed, dropping client: \(error)")
+        logger.warning("command \(header.rawCommand) failed, dropping client: \(error)")
         try connection.sendError(to: header, error)
         mustDisconnect = true
       }
     } catch {
-      log(.warning, "reply failed: \(error)")
+      logger.warning("reply failed: \(error)")
       mustDisconnect = true
     }
   }
