@@ -69,7 +69,7 @@ import Testing
     // A 4-entry CQ holds 3: the 4th would make it look empty.
     #expect((0..<3).allSatisfy { harness.rawCompletion(queue: 2, slot: $0)?.phase == true })
     #expect(harness.rawCompletion(queue: 2, slot: 3)?.phase != true)
-    #expect(harness.controller.completionQueues[2]?.backlog.count == 7)
+    #expect(harness.controller.session.completionQueues[2]?.backlog.count == 7)
     #expect(harness.interrupts == [2])
 
     var seen: [CompletionQueueEntry] = []
@@ -81,7 +81,7 @@ import Testing
     #expect(seen.allSatisfy { $0.status == .success && $0.submissionQueueIdentifier == 2 })
     // All ten were fetched before the first completion: each reports head 10.
     #expect(seen.allSatisfy { $0.submissionQueueHead == 10 })
-    #expect(harness.controller.completionQueues[2]?.backlog.isEmpty == true)
+    #expect(harness.controller.session.completionQueues[2]?.backlog.isEmpty == true)
     #expect(harness.interrupts.allSatisfy { $0 == 2 } && harness.interrupts.count >= 3)
     #expect(harness.popCompletion(queue: 2) == nil)
   }

@@ -78,7 +78,7 @@ import Testing
     // Still over the threshold: no second event.
     #expect(harness.setFeature(0x04, cdw11: 290)?.status == .success)
     #expect(harness.takeEvents().isEmpty)
-    #expect(harness.controller.events.requests == [cids[1]])
+    #expect(harness.controller.session.events.requests == [cids[1]])
     // Reading the SMART log unmasks the type; a new crossing reports again.
     #expect(harness.getLogPage(0x02, bytes: 512).0 == .success)
     #expect(harness.setFeature(0x04, cdw11: 343)?.status == .success)

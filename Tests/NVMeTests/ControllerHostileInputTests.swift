@@ -50,7 +50,7 @@ import Testing
     #expect(events.map(\.commandIdentifier) == [aers[0]])
     #expect(events.first?.dw0 == Self.invalidDoorbellValue)
     #expect(harness.read32(RegisterOffset.doorbells + 12) == 1)
-    #expect(harness.controller.completionQueues[1]?.head == 1)
+    #expect(harness.controller.session.completionQueues[1]?.head == 1)
     // Error events stay masked until the error log is read.
     harness.ringDoorbell(3, 64)
     harness.controller.poll()
@@ -73,7 +73,7 @@ import Testing
     let events = harness.takeEvents()
     #expect(events.map(\.commandIdentifier) == aer)
     #expect(events.first?.dw0 == Self.invalidDoorbellValue)
-    #expect(harness.controller.completionQueues[1]?.head == 3)
+    #expect(harness.controller.session.completionQueues[1]?.head == 3)
   }
 
   @Test func doorbellOfAQueueThatDoesNotExist() throws {
@@ -89,7 +89,7 @@ import Testing
     #expect(harness.takeEvents().map(\.dw0) == [Self.invalidDoorbellRegister])
     // Beyond the doorbell page: ignored.
     #expect(harness.write32(RegisterOffset.doorbells + 4096, 1))
-    #expect(harness.controller.events.queued.isEmpty)
+    #expect(harness.controller.session.events.queued.isEmpty)
     #expect(harness.controller.isReady)
   }
 
@@ -99,12 +99,12 @@ import Testing
     harness.ringDoorbell(2, 200)
     harness.controller.poll()
     #expect(harness.drain().isEmpty)
-    #expect(harness.controller.events.queued == [.invalidDoorbellValue])
+    #expect(harness.controller.session.events.queued == [.invalidDoorbellValue])
     let cids = harness.parkAERs(2)
     let events = harness.takeEvents()
     #expect(events.map(\.commandIdentifier) == [cids[0]])
     #expect(events.first?.dw0 == Self.invalidDoorbellValue)
-    #expect(harness.controller.events.requests == [cids[1]])
+    #expect(harness.controller.session.events.requests == [cids[1]])
     #expect(harness.interrupts.last == 0)
   }
 

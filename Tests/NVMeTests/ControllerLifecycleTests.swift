@@ -73,16 +73,38 @@ import Testing
     #expect(harness.recorders[0].operations(.flush).count == flushesBefore + 1)
   }
 
+  /// A host that disables after a shutdown still reads it complete until it
+  /// enables again; a reset before the shutdown's turn ends it (00b), and the
+  /// turn after finds nothing left to shut down.
+  @Test func shutdownStatusAcrossAReset() throws {
+    let finished = try ControllerHarness.ready()
+    finished.write32(RegisterOffset.cc, ControllerHarness.enableCC | 1 << 14)
+    finished.controller.poll()
+    finished.write32(RegisterOffset.cc, 0)
+    #expect(finished.csts == 0b10 << 2)
+    finished.enable()
+    #expect(finished.csts == 1)
+
+    let interrupted = try ControllerHarness.ready()
+    let flushesBefore = interrupted.recorders[0].operations(.flush).count
+    interrupted.write32(RegisterOffset.cc, ControllerHarness.enableCC | 1 << 14)
+    interrupted.write32(RegisterOffset.cc, 0)
+    #expect(interrupted.csts == 0)
+    interrupted.controller.poll()
+    #expect(interrupted.csts == 0)
+    #expect(interrupted.recorders[0].operations(.flush).count == flushesBefore)
+  }
+
   @Test func resetDropsIOQueuesAndParkedEvents() throws {
     let harness = try ControllerHarness.ready()
     harness.push(
       SubmissionQueueEntry(
         opcode: AdminOpcode.asynchronousEventRequest.rawValue, commandIdentifier: 77))
     harness.controller.poll()
-    #expect(harness.controller.events.requests == [77])
+    #expect(harness.controller.session.events.requests == [77])
     harness.write32(RegisterOffset.cc, 0)
-    #expect(harness.controller.events.requests.isEmpty)
-    #expect(harness.controller.activeSubmissionIDs.isEmpty)
+    #expect(harness.controller.session.events.requests.isEmpty)
+    #expect(harness.controller.session.activeSubmissionIDs.isEmpty)
     // Enabled again, queue 1 no longer exists: Delete SQ 1 is refused.
     harness.queues = [:]
     harness.enable()

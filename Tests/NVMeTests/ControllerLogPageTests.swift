@@ -32,7 +32,8 @@ import Testing
       // fills the 4-entry CQ (three slots usable), the second waits in the
       // backlog until the host consumes.
       for _ in 0..<2 { submitted += harness.pushFailingReads(3, queue: 2) }
-      backlogged = max(backlogged, harness.controller.completionQueues[2]?.backlog.count ?? 0)
+      backlogged = max(
+        backlogged, harness.controller.session.completionQueues[2]?.backlog.count ?? 0)
       for _ in 0..<8 {
         while let entry = harness.popCompletion(queue: 2) {
           posted[entry.commandIdentifier] = entry.phase

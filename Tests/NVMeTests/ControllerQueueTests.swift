@@ -43,8 +43,8 @@ import Testing
     #expect(cq.submissionQueueIdentifier == 0)
     #expect(cq.submissionQueueHead == 1)
     #expect(createSQ(harness, qid: 2, cqid: 2) == .success)
-    #expect(harness.controller.activeSubmissionIDs == [0, 2])
-    #expect(harness.controller.activeCompletionIDs == [0, 2])
+    #expect(harness.controller.session.activeSubmissionIDs == [0, 2])
+    #expect(harness.controller.session.activeCompletionIDs == [0, 2])
     #expect(harness.interrupts == [0, 0])
   }
 
@@ -60,7 +60,7 @@ import Testing
     #expect(createCQ(harness, qid: 2, vector: 17) == .invalidInterruptVector)
     #expect(createCQ(harness, qid: 2, base: Self.cqBase + 0x800) == .prpOffsetInvalid)
     #expect(createCQ(harness, qid: 2, base: Self.cqBase + 4) == .prpOffsetInvalid)
-    #expect(harness.controller.activeCompletionIDs == [0, 1])
+    #expect(harness.controller.session.activeCompletionIDs == [0, 1])
     // The limits themselves are fine.
     #expect(createCQ(harness, qid: 4, entries: 256, vector: 16) == .success)
     #expect(NVMeStatus.invalidQueueSize.sct == 1 && NVMeStatus.invalidQueueSize.sc == 0x02)
@@ -80,7 +80,7 @@ import Testing
     #expect(createSQ(harness, qid: 2, cqid: 2, entries: 257) == .invalidQueueSize)
     #expect(createSQ(harness, qid: 2, cqid: 2, flags: 0) == .invalidField)
     #expect(createSQ(harness, qid: 2, cqid: 2, base: Self.sqBase + 64) == .prpOffsetInvalid)
-    #expect(harness.controller.activeSubmissionIDs == [0, 1])
+    #expect(harness.controller.session.activeSubmissionIDs == [0, 1])
     #expect(NVMeStatus.completionQueueInvalid.sct == 1 && NVMeStatus.completionQueueInvalid.sc == 0)
     // Two SQs may share a CQ.
     #expect(createSQ(harness, qid: 2, cqid: 1) == .success)
@@ -112,8 +112,8 @@ import Testing
     #expect(delete(harness, .deleteIOSubmissionQueue, qid: 1) == .invalidQueueIdentifier)
     #expect(delete(harness, .deleteIOCompletionQueue, qid: 1) == .success)
     #expect(delete(harness, .deleteIOCompletionQueue, qid: 1) == .invalidQueueIdentifier)
-    #expect(harness.controller.activeSubmissionIDs == [0])
-    #expect(harness.controller.activeCompletionIDs == [0])
+    #expect(harness.controller.session.activeSubmissionIDs == [0])
+    #expect(harness.controller.session.activeCompletionIDs == [0])
   }
 
   @Test func thousandsOfCreateDeleteCyclesLeaveNothingBehind() throws {
@@ -139,13 +139,15 @@ import Testing
       harness.queues[2] = nil
     }
     let controller = harness.controller
-    #expect(controller.activeSubmissionIDs == [0, 1])
-    #expect(controller.activeCompletionIDs == [0, 1])
-    #expect(controller.submissionQueues[2] == nil && controller.completionQueues[2] == nil)
-    #expect(controller.completionQueues[1]?.submissionQueueCount == 1)
+    #expect(controller.session.activeSubmissionIDs == [0, 1])
+    #expect(controller.session.activeCompletionIDs == [0, 1])
+    #expect(
+      controller.session.submissionQueues[2] == nil && controller.session.completionQueues[2] == nil
+    )
+    #expect(controller.session.completionQueues[1]?.submissionQueueCount == 1)
     #expect(controller.commandsInFlight == 0)
     #expect(controller.errorLog.lifetimeCount == 0)
-    #expect(controller.events.queued.isEmpty)
+    #expect(controller.session.events.queued.isEmpty)
     #expect(harness.stored(offset: 7 * 512, count: 512) == data)
     // Queue 1 still works.
     #expect(harness.write(data, slba: 100) == .success)
@@ -177,9 +179,9 @@ import Testing
     let harness = try ControllerHarness.ready()
     #expect(harness.createIOQueuePair(2, entries: 4))
     let cids = harness.pushFailingReads(3, queue: 2) + harness.pushFailingReads(3, queue: 2)
-    #expect(harness.controller.completionQueues[2]?.backlog.count == 3)
+    #expect(harness.controller.session.completionQueues[2]?.backlog.count == 3)
     #expect(delete(harness, .deleteIOSubmissionQueue, qid: 2) == .success)
-    #expect(harness.controller.completionQueues[2]?.backlog.isEmpty == true)
+    #expect(harness.controller.session.completionQueues[2]?.backlog.isEmpty == true)
     var seen: [UInt16] = []
     for _ in 0..<4 {
       while let entry = harness.popCompletion(queue: 2) { seen.append(entry.commandIdentifier) }
@@ -226,12 +228,12 @@ import Testing
   @Test func asyncEventRequestsAreLimitedToAERLPlusOne() throws {
     let harness = try ControllerHarness.ready()
     let cids = harness.parkAERs(4)
-    #expect(harness.controller.events.requests == cids)
+    #expect(harness.controller.session.events.requests == cids)
     #expect(harness.drain().isEmpty)  // parked, not completed
     let fifth = harness.admin(.asynchronousEventRequest)
     #expect(fifth?.status == .asyncEventRequestLimitExceeded)
     #expect(fifth?.status.sct == 1 && fifth?.status.sc == 0x05)
-    #expect(harness.controller.events.requests == cids)
+    #expect(harness.controller.session.events.requests == cids)
   }
 
   @Test(arguments: [

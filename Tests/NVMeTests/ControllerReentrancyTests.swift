@@ -111,8 +111,8 @@ import Testing
     harness.controller.poll()
     #expect(memory.fired)
     #expect(!harness.controller.isReady)
-    #expect(harness.controller.activeSubmissionIDs.isEmpty)
-    #expect(harness.controller.activeCompletionIDs.isEmpty)
+    #expect(harness.controller.session.activeSubmissionIDs.isEmpty)
+    #expect(harness.controller.session.activeCompletionIDs.isEmpty)
   }
 
   /// Regressions/nvme-commands/crash-d151a208...: the client resets the
@@ -163,6 +163,53 @@ import Testing
     harness.controller.poll()
     #expect(harness.createIOQueuePair(1))
     #expect(harness.readWrite(.read, slba: 0, blocks: 8, prp1: buffer) == .success)
+    #expect(harness.controller.commandsInFlight == 0)
+  }
+
+  /// A CC write that arrives during a fetch waits for the end of the turn:
+  /// the command fetched meanwhile still runs on the enabled controller, and
+  /// the disable then takes effect.
+  @Test func configurationWriteDuringFetchWaitsForTheTurn() throws {
+    let (harness, memory) = try Self.reentering()
+    var readyInside: Bool?
+    memory.arm { address, _ in
+      Self.adminSQRing.contains(address)
+    } then: {
+      harness.write32(RegisterOffset.cc, 0)
+      readyInside = harness.controller.isReady
+    }
+    harness.push(SubmissionQueueEntry(opcode: AdminOpcode.keepAlive.rawValue, commandIdentifier: 4))
+    harness.controller.poll()
+    #expect(memory.fired)
+    #expect(readyInside == true)
+    #expect(harness.csts == 0)
+    #expect(harness.controller.session.activeSubmissionIDs.isEmpty)
+  }
+
+  /// A device reset while a shutdown's drain copies a read to the guest: the
+  /// reset wins, and the shutdown finishing afterwards must not report SHST
+  /// complete on the reset controller.
+  @Test func resetDuringShutdownDrain() throws {
+    let (harness, memory) = try Self.reentering()
+    let buffer = ControllerHarness.page(16)
+    harness.recorders[0].holding = true
+    harness.push(
+      SubmissionQueueEntry(
+        opcode: NVMOpcode.read.rawValue, commandIdentifier: 5, namespaceIdentifier: 1,
+        prp1: buffer, cdw12: 7),
+      queue: 1)
+    harness.controller.poll()
+    #expect(harness.controller.commandsInFlight == 1)
+    memory.arm { address, isWrite in
+      isWrite && address == buffer
+    } then: {
+      harness.controller.deviceReset()
+    }
+    harness.write32(RegisterOffset.cc, ControllerHarness.enableCC | 1 << 14)
+    #expect(harness.csts == 1 | 0b01 << 2)
+    harness.controller.poll()
+    #expect(memory.fired)
+    #expect(harness.csts == 0)
     #expect(harness.controller.commandsInFlight == 0)
   }
 }

@@ -67,10 +67,4 @@ struct AsyncEvents {
     default: break
     }
   }
-
-  mutating func reset() {
-    requests.removeAll()
-    queued.removeAll()
-    maskedTypes.removeAll()
-  }
 }

@@ -7,7 +7,7 @@ enum IOKind: Sendable {
 
 /// One command handed to a backend, from fetch to completion. Plain values
 /// only, so copying one in and out of the table costs no reference counting
-/// (the guest's segments of a bounced command live beside it in the table).
+/// (a bounced command's buffer and guest segments live beside it in the table).
 struct IOContext {
   var submissionQueueID: UInt16 = 0
   var commandID: UInt16 = 0
@@ -20,9 +20,6 @@ struct IOContext {
   var status: NVMeStatus = .success
   /// Data bytes moved (for statistics and SMART).
   var bytes: UInt64 = 0
-  /// Controller-owned buffer for compare/verify and for guest memory that is
-  /// not fd-mapped; nil on the zero-copy path.
-  var bounce: UnsafeMutableRawBufferPointer?
 }
 
 /// Contexts indexed by tag, each with its own iovec array so the zero-copy
@@ -43,6 +40,9 @@ final class InFlightTable {
   /// buffer (a read into memory without a host mapping, a Compare); empty
   /// otherwise.
   @exclusivity(unchecked) private var bounceSegments: [[DataSegment]] = []
+  /// Each slot's bounce buffer, owned by the table from `adopt` until
+  /// `vacate` hands it on or `release` frees it.
+  @exclusivity(unchecked) private var bounces: [UnsafeMutableRawBufferPointer?] = []
   @exclusivity(unchecked) private var free: [Int] = []
   @exclusivity(unchecked) private(set) var active = 0
 
@@ -53,6 +53,7 @@ final class InFlightTable {
     if let slot = free.popLast() { return slot }
     contexts.append(IOContext())
     bounceSegments.append([])
+    bounces.append(nil)
     iovecStorage.append(UnsafeMutablePointer<iovec>.allocate(capacity: Self.maxIovecs))
     return contexts.count - 1
   }
@@ -62,6 +63,12 @@ final class InFlightTable {
   subscript(slot: Int) -> IOContext {
     get { contexts[slot] }
     set { contexts[slot] = newValue }
+  }
+
+  /// Keeps `bounce` with `slot` until `vacate` or `release`.
+  func adopt(_ bounce: consuming BounceBuffer, slot: Int) {
+    guard slot >= 0, slot < bounces.count, bounces[slot] == nil else { return }
+    bounces[slot] = bounce.release()
   }
 
   /// Keeps `segments` with `slot` until `takeSegments`, `vacate` or `release`.
@@ -82,24 +89,26 @@ final class InFlightTable {
     slot >= 0 && slot < contexts.count && contexts[slot].pendingParts > 0
   }
 
+  /// Frees `slot` and its bounce buffer.
   func release(_ slot: Int) {
-    guard slot >= 0, slot < contexts.count else { return }
-    contexts[slot].bounce?.deallocate()
-    vacate(slot)
+    _ = vacate(slot)
   }
 
-  /// Frees `slot` without its bounce buffer, which the caller now owns. A
-  /// finished command leaves the table this way before its data is copied to
-  /// the guest: that copy may be a DMA message exchange during which the
-  /// client resets the device, and a reset releases every live slot (found
-  /// by the vfio-stream fuzz target: the buffer was freed under the copy and
-  /// the slot listed free twice).
-  func vacate(_ slot: Int) {
-    guard slot >= 0, slot < contexts.count else { return }
+  /// Frees `slot` and hands its bounce buffer to the caller. A finished
+  /// command leaves the table this way before its data is copied to the
+  /// guest: that copy may be a DMA message exchange during which the client
+  /// resets the device, and a reset releases every live slot (found by the
+  /// vfio-stream fuzz target: the buffer was freed under the copy and the
+  /// slot listed free twice).
+  func vacate(_ slot: Int) -> BounceBuffer? {
+    guard slot >= 0, slot < contexts.count else { return nil }
     contexts[slot] = IOContext()
     if !bounceSegments[slot].isEmpty { bounceSegments[slot] = [] }
+    let bounce = bounces[slot]
+    bounces[slot] = nil
     free.append(slot)
     active &-= 1
+    return bounce.map { BounceBuffer(adopting: $0) }
   }
 
   /// After a reset drained every backend: forget whatever is left.
@@ -115,6 +124,7 @@ final class InFlightTable {
     iovecStorage.removeAll()
     contexts.removeAll()
     bounceSegments.removeAll()
+    bounces.removeAll()
     free.removeAll()
   }
 }

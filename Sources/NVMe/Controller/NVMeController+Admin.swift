@@ -21,10 +21,10 @@ extension NVMeController {
         // them back) or complete at once: report "not aborted" (bit 0).
         dw0 = 1
       case .asynchronousEventRequest:
-        guard events.requests.count < Int(controllerIdentity.aerl) + 1 else {
+        guard session.events.requests.count < Int(controllerIdentity.aerl) + 1 else {
           throw .asyncEventRequestLimitExceeded
         }
-        events.park(cid)
+        session.events.park(cid)
         deliverEvents()
         dw0 = nil
       case .formatNVM: dw0 = try formatNVM(sqe)

@@ -15,7 +15,7 @@ extension NVMeController {
   /// Queues an asynchronous event if the host enabled its kind, and delivers
   /// it at once if a request is parked.
   func raise(_ event: AsyncEvent) {
-    let configuration = features.current.asyncEventConfiguration
+    let configuration = session.features.current.asyncEventConfiguration
     let enabled: Bool
     switch (event.type, event.info) {
     case (AsyncEvent.EventType.error, _): enabled = true  // not maskable
@@ -29,12 +29,12 @@ extension NVMeController {
     default: enabled = false
     }
     guard enabled else { return }
-    events.post(event)
+    session.events.post(event)
     deliverEvents()
   }
 
   func deliverEvents() {
-    while let (cid, event) = events.nextDelivery() {
+    while let (cid, event) = session.events.nextDelivery() {
       complete(sqid: 0, cid: cid, status: .success, dw0: event.dword0)
     }
   }

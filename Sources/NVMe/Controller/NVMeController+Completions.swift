@@ -5,9 +5,9 @@ extension NVMeController {
     sqid: UInt16, cid: UInt16, status: NVMeStatus, dw0: UInt32 = 0, dw1: UInt32 = 0,
     namespaceID: UInt32 = 0, lba: UInt64 = 0
   ) {
-    guard !suppressCompletions, Int(sqid) < submissionQueues.count,
-      let sq = submissionQueues[Int(sqid)],
-      let cq = completionQueues[Int(sq.completionQueueID)]
+    guard lifecycle.postsCompletions, Int(sqid) < session.submissionQueues.count,
+      let sq = session.submissionQueues[Int(sqid)],
+      let cq = session.completionQueues[Int(sq.completionQueueID)]
     else { return }
     sq.outstanding &-= 1
     sq.statistics.commands &+= 1

@@ -25,11 +25,11 @@ extension NVMeController {
     guard shadowAddress & (page &- 1) == 0, eventAddress & (page &- 1) == 0,
       shadowAddress != eventAddress, let memory
     else { throw .invalidField }
-    let byteCount = min(submissionQueues.count &* 8, Int(page))
+    let byteCount = min(session.submissionQueues.count &* 8, Int(page))
     var buffers = ShadowDoorbells(
       doorbellAddress: shadowAddress, eventIndexAddress: eventAddress, byteCount: byteCount)
     guard buffers.resolve(memory) != nil else { throw .invalidField }
-    shadowDoorbells = buffers
+    session.shadowDoorbells = buffers
     logger.info(
       "shadow doorbells configured: buffer 0x\(String(shadowAddress, radix: 16)), EventIdx 0x\(String(eventAddress, radix: 16))"
     )
@@ -37,15 +37,15 @@ extension NVMeController {
     // value in the host's buffer is not taken for a doorbell write (QEMU's
     // model does the same). Linux sends 7Ch after creating its I/O queues, so
     // this is where they switch over: logged per queue, as at creation.
-    for qid in activeSubmissionIDs where qid != 0 {
-      guard let sq = submissionQueues[qid] else { continue }
+    for qid in session.activeSubmissionIDs where qid != 0 {
+      guard let sq = session.submissionQueues[qid] else { continue }
       sq.shadowed = startShadowing(slot: DoorbellPage.submissionTail(qid), at: UInt32(sq.tail))
       logger.info(
         "I/O submission queue \(qid): switched over, doorbell \(sq.shadowed ? "shadowed" : "real")"
       )
     }
-    for qid in activeCompletionIDs where qid != 0 {
-      guard let cq = completionQueues[qid] else { continue }
+    for qid in session.activeCompletionIDs where qid != 0 {
+      guard let cq = session.completionQueues[qid] else { continue }
       cq.shadowed = startShadowing(slot: DoorbellPage.completionHead(qid), at: UInt32(cq.head))
     }
     return 0
@@ -55,7 +55,7 @@ extension NVMeController {
   /// starting to use them; false when there are no buffers or the slot is
   /// outside them (the queue keeps the real doorbell).
   func startShadowing(slot: Int, at value: UInt32) -> Bool {
-    guard slot >= 2, let memory, let view = shadowDoorbells?.resolve(memory),
+    guard slot >= 2, let memory, let view = session.shadowDoorbells?.resolve(memory),
       slot < view.slots
     else { return false }
     view.storeDoorbell(slot, value)
@@ -69,7 +69,7 @@ extension NVMeController {
   @inline(__always)
   func doorbellValue(_ slot: Int, shadowed: Bool, memory: any GuestMemory) -> UInt32? {
     guard shadowed else { return doorbells.load(slot) }
-    guard let view = shadowDoorbells?.resolve(memory) else {
+    guard let view = session.shadowDoorbells?.resolve(memory) else {
       fail("shadow doorbell buffer is not in guest memory")
       return nil
     }
@@ -82,7 +82,7 @@ extension NVMeController {
   func invalidDoorbell(slot: Int, value: UInt32, restore: UInt32, shadowed: Bool) {
     logger.warning(
       "invalid doorbell value \(value) at slot \(slot)\(shadowed ? " (shadow buffer)" : "")")
-    if shadowed, let memory, let view = shadowDoorbells?.resolve(memory) {
+    if shadowed, let memory, let view = session.shadowDoorbells?.resolve(memory) {
       view.storeDoorbell(slot, restore)
     } else {
       doorbells.store(slot, restore)
@@ -99,25 +99,29 @@ extension NVMeController {
   /// `nvme_dbbuf_update_and_check_event`): either the host sees the new
   /// event index and rings, or this sees the new value.
   public func armDoorbellEvents() -> Bool {
-    guard shadowDoorbells != nil, csts.ready, !csts.fatal, let memory,
-      let view = shadowDoorbells?.resolve(memory)
+    guard session.shadowDoorbells != nil, lifecycle.serves, let memory,
+      let view = session.shadowDoorbells?.resolve(memory)
     else { return true }
     eventIndexArmings &+= 1
-    for qid in activeSubmissionIDs {
-      guard let sq = submissionQueues[qid], sq.shadowed else { continue }
+    for qid in session.activeSubmissionIDs {
+      guard let sq = session.submissionQueues[qid], sq.shadowed else { continue }
       view.setEventIndex(DoorbellPage.submissionTail(qid), UInt32(sq.tail))
     }
-    for qid in activeCompletionIDs {
-      guard let cq = completionQueues[qid], cq.shadowed, !cq.backlog.isEmpty else { continue }
+    for qid in session.activeCompletionIDs {
+      guard let cq = session.completionQueues[qid], cq.shadowed, !cq.backlog.isEmpty else {
+        continue
+      }
       view.setEventIndex(DoorbellPage.completionHead(qid), UInt32(cq.head))
     }
     cshim_fence_seq_cst()
-    for qid in activeSubmissionIDs {
-      guard let sq = submissionQueues[qid], sq.shadowed else { continue }
+    for qid in session.activeSubmissionIDs {
+      guard let sq = session.submissionQueues[qid], sq.shadowed else { continue }
       if view.doorbell(DoorbellPage.submissionTail(qid)) != UInt32(sq.tail) { return false }
     }
-    for qid in activeCompletionIDs {
-      guard let cq = completionQueues[qid], cq.shadowed, !cq.backlog.isEmpty else { continue }
+    for qid in session.activeCompletionIDs {
+      guard let cq = session.completionQueues[qid], cq.shadowed, !cq.backlog.isEmpty else {
+        continue
+      }
       if view.doorbell(DoorbellPage.completionHead(qid)) != UInt32(cq.head) { return false }
     }
     return true
@@ -126,11 +130,11 @@ extension NVMeController {
   /// Queue IDs whose doorbells come from the shadow buffer, for statistics
   /// (and for tests that show a guest really uses it).
   public var shadowedQueueIDs: [Int] {
-    activeSubmissionIDs.filter { submissionQueues[$0]?.shadowed == true }
+    session.activeSubmissionIDs.filter { session.submissionQueues[$0]?.shadowed == true }
   }
 
   /// The buffers' guest addresses, when the host configured them.
   public var shadowDoorbellAddresses: (doorbells: UInt64, eventIndexes: UInt64)? {
-    shadowDoorbells.map { ($0.doorbellAddress, $0.eventIndexAddress) }
+    session.shadowDoorbells.map { ($0.doorbellAddress, $0.eventIndexAddress) }
   }
 }

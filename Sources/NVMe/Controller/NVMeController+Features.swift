@@ -7,7 +7,8 @@ extension NVMeController {
     {
       throw .invalidNamespaceOrFormat
     }
-    guard let reply = features.get(fid, select: select, cdw11: sqe.cdw11, now: clock()) else {
+    guard let reply = session.features.get(fid, select: select, cdw11: sqe.cdw11, now: clock())
+    else {
       throw .invalidField
     }
     if let data = reply.data, select != .supportedCapabilities { try sendToHost(data, sqe) }
@@ -17,7 +18,7 @@ extension NVMeController {
   func setFeatures(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
     let fidByte = UInt8(truncatingIfNeeded: sqe.cdw10)
     let save = sqe.cdw10 & (1 << 31) != 0
-    guard let fid = FeatureID(rawValue: fidByte), features.isSupported(fid) else {
+    guard let fid = FeatureID(rawValue: fidByte), session.features.isSupported(fid) else {
       throw .invalidField
     }
     guard !save else { throw .featureIdentifierNotSaveable }
@@ -32,7 +33,7 @@ extension NVMeController {
         throw .featureNotNamespaceSpecific
       }
     }
-    if fid == .numberOfQueues && ioQueuesCreated {
+    if fid == .numberOfQueues && session.ioQueuesCreated {
       // Only before any I/O queue was created (Base 2.0, 5.27.1.5).
       throw .commandSequenceError
     }
@@ -43,7 +44,7 @@ extension NVMeController {
     default: break
     }
     let hadWarning = criticalWarning & SmartHealthLog.CriticalWarning.temperature != 0
-    guard let dw0 = features.set(fid, cdw11: sqe.cdw11, data: data, now: clock()) else {
+    guard let dw0 = session.features.set(fid, cdw11: sqe.cdw11, data: data, now: clock()) else {
       throw .invalidField
     }
     if fid == .interruptCoalescing || fid == .interruptVectorConfiguration {

@@ -59,6 +59,8 @@ extension NVMeController {
     let iovecs = inFlight.iovecs(slot)
     var iovecCount = 0
     var bounceSegments: [DataSegment] = []
+    // Owned here until the table adopts it below; a throw drops (frees) it.
+    var bounce: BounceBuffer?
     do throws(NVMeStatus) {
       switch kind {
       case .read, .write:
@@ -82,34 +84,34 @@ extension NVMeController {
         {
           iovecCount = count
         } else {
-          let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: 4096)
-          context.bounce = bounce
+          let buffer = BounceBuffer(byteCount: byteCount)
           if kind == .write {
-            try DataTransfer.copyFromGuest(segments: segments, into: bounce, memory: memory)
+            try DataTransfer.copyFromGuest(segments: segments, into: buffer.bytes, memory: memory)
           } else {
             bounceSegments = segments
           }
-          iovecs[0] = iovec(iov_base: bounce.baseAddress, iov_len: byteCount)
+          iovecs[0] = iovec(iov_base: buffer.bytes.baseAddress, iov_len: byteCount)
           iovecCount = 1
+          bounce = consume buffer
         }
       case .compare, .verify:
         if kind == .compare {
           bounceSegments = try sqe.dataSegments(
             length: byteCount, direction: .hostToController, limits: ioLimits, memory: memory)
         }
-        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: 4096)
-        context.bounce = bounce
-        iovecs[0] = iovec(iov_base: bounce.baseAddress, iov_len: byteCount)
+        let buffer = BounceBuffer(byteCount: byteCount)
+        iovecs[0] = iovec(iov_base: buffer.bytes.baseAddress, iov_len: byteCount)
         iovecCount = 1
+        bounce = consume buffer
       default:
         throw .internalError
       }
     } catch {
       inFlight.release(slot)
-      context.bounce?.deallocate()
       throw error
     }
     inFlight[slot] = context
+    if let bounce = consume bounce { inFlight.adopt(bounce, slot: slot) }
     if !bounceSegments.isEmpty { inFlight.setSegments(slot, bounceSegments) }
     let operation: BlockOperation = kind == .write ? .write : .read
     enqueue(
@@ -268,29 +270,36 @@ extension NVMeController {
       return
     }
     // Out of the table before the guest is touched (see `InFlightTable.vacate`).
-    let segments = context.bounce == nil ? [] : inFlight.takeSegments(slot)
-    inFlight.vacate(slot)
-    finish(context, segments: segments)
-    context.bounce?.deallocate()
+    let segments = inFlight.takeSegments(slot)
+    let bounce = inFlight.vacate(slot)
+    finish(context, bounce: bounce, segments: segments)
   }
 
-  /// `segments`: the guest's side of a bounced command.
-  private func finish(_ context: IOContext, segments: [DataSegment]) {
+  /// `bounce` and `segments`: the buffer and the guest's side of a bounced
+  /// command (freed when this returns).
+  private func finish(
+    _ context: IOContext, bounce: borrowing BounceBuffer?, segments: [DataSegment]
+  ) {
     // A reset is draining: the command completes nowhere, so its data need
     // not reach the guest either. Copying it could take DMA messages while
     // the client waits for its reset (or CC write) to be answered.
-    guard !suppressCompletions else { return }
+    guard lifecycle.postsCompletions else { return }
     var status = context.status
-    if status.isSuccess, let bounce = context.bounce, let memory {
+    let bytes: UnsafeMutableRawBufferPointer?
+    switch bounce {
+    case .some(let buffer): bytes = buffer.bytes
+    case .none: bytes = nil
+    }
+    if status.isSuccess, let bytes, let memory {
       do throws(NVMeStatus) {
         switch context.kind {
         case .read:
           try DataTransfer.copyToGuest(
-            UnsafeRawBufferPointer(bounce), segments: segments, memory: memory)
+            UnsafeRawBufferPointer(bytes), segments: segments, memory: memory)
         case .compare:
           let host = try DataTransfer.copyFromGuest(
-            segments: segments, length: bounce.count, memory: memory)
-          if host.count != bounce.count || !host.elementsEqual(bounce) {
+            segments: segments, length: bytes.count, memory: memory)
+          if host.count != bytes.count || !host.elementsEqual(bytes) {
             status = .compareFailure
           }
         default: break
@@ -322,8 +331,8 @@ extension NVMeController {
     case .writeZeroes, .flush, .deallocate: break
     }
     if context.kind == .read || context.kind == .write,
-      Int(context.submissionQueueID) < submissionQueues.count,
-      let sq = submissionQueues[Int(context.submissionQueueID)]
+      Int(context.submissionQueueID) < session.submissionQueues.count,
+      let sq = session.submissionQueues[Int(context.submissionQueueID)]
     {
       sq.statistics.bytes &+= context.bytes
     }

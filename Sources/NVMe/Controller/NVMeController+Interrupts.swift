@@ -7,7 +7,7 @@ extension NVMeController {
   /// over marking the vector: the hot path was measured per instruction.
   @inline(__always)
   func entryPosted(_ entry: CompletionQueueEntry, vector: UInt16) {
-    if coalescing {
+    if session.coalescing {
       aggregate(entry, vector: vector)
     } else {
       markVector(vector)
@@ -17,9 +17,9 @@ extension NVMeController {
   /// Raises `vector` at the end of this turn (once, however many entries).
   func markVector(_ vector: UInt16) {
     let index = Int(vector)
-    guard index < vectorPending.count, !vectorPending[index] else { return }
-    vectorPending[index] = true
-    pendingVectors.append(vector)
+    guard index < session.vectorPending.count, !session.vectorPending[index] else { return }
+    session.vectorPending[index] = true
+    session.pendingVectors.append(vector)
   }
 
   /// Counts the entry against its vector's threshold. An error completion
@@ -27,22 +27,24 @@ extension NVMeController {
   /// lands while the vector is due this turn anyway: that interrupt covers it.
   private func aggregate(_ entry: CompletionQueueEntry, vector: UInt16) {
     let index = Int(vector)
-    guard index < aggregation.count, aggregation[index].coalesces, entry.status.isSuccess else {
+    guard index < session.aggregation.count, session.aggregation[index].coalesces,
+      entry.status.isSuccess
+    else {
       markVector(vector)
       return
     }
-    guard !vectorPending[index] else { return }
-    if aggregation[index].add(threshold: coalescingThreshold) {
+    guard !session.vectorPending[index] else { return }
+    if session.aggregation[index].add(threshold: session.coalescingThreshold) {
       markVector(vector)
       return
     }
-    guard !aggregation[index].listed else { return }
-    aggregation[index].listed = true
-    waitingVectors.append(vector)
+    guard !session.aggregation[index].listed else { return }
+    session.aggregation[index].listed = true
+    session.waitingVectors.append(vector)
     // Due for a turn now: the end of the turn stamps the deadline, so the
     // clock is read once a turn however many vectors start waiting. Outside
     // a turn (a drain on DMA unmap) this asks the reactor for one at once.
-    timerDeadline = 0
+    session.timerDeadline = 0
   }
 
   /// End of the turn: vectors whose time has come join the marked ones, and
@@ -50,13 +52,13 @@ extension NVMeController {
   /// (turning it off signals what waited), and the bool spares a turn without
   /// it the array's exclusivity check.
   func raisePendingInterrupts() {
-    if coalescing, !waitingVectors.isEmpty { expireAggregations() }
-    guard !pendingVectors.isEmpty else { return }
-    for vector in pendingVectors {
-      vectorPending[Int(vector)] = false
+    if session.coalescing, !session.waitingVectors.isEmpty { expireAggregations() }
+    guard !session.pendingVectors.isEmpty else { return }
+    for vector in session.pendingVectors {
+      session.vectorPending[Int(vector)] = false
       interruptHandler?(vector)
     }
-    pendingVectors.removeAll(keepingCapacity: true)
+    session.pendingVectors.removeAll(keepingCapacity: true)
   }
 
   /// One clock read for every waiting vector: stamps the deadline of those
@@ -66,36 +68,36 @@ extension NVMeController {
     let now = fineClock()
     var earliest: UInt64?
     var kept = 0
-    for position in waitingVectors.indices {
-      let vector = waitingVectors[position]
+    for position in session.waitingVectors.indices {
+      let vector = session.waitingVectors[position]
       let index = Int(vector)
-      var state = aggregation[index]
-      if vectorPending[index] || state.entries == 0 {
+      var state = session.aggregation[index]
+      if session.vectorPending[index] || state.entries == 0 {
         state.clear()
       } else if let deadline = state.deadline, now >= deadline {
         markVector(vector)
         state.clear()
       } else {
-        let deadline = state.deadline ?? now &+ coalescingTime
+        let deadline = state.deadline ?? now &+ session.coalescingTime
         state.deadline = deadline
         earliest = min(earliest ?? deadline, deadline)
       }
       state.listed = state.entries > 0
-      aggregation[index] = state
+      session.aggregation[index] = state
       if state.listed {
-        waitingVectors[kept] = vector
+        session.waitingVectors[kept] = vector
         kept &+= 1
       }
     }
-    waitingVectors.removeLast(waitingVectors.count &- kept)
-    timerDeadline = earliest
+    session.waitingVectors.removeLast(session.waitingVectors.count &- kept)
+    session.timerDeadline = earliest
   }
 
   /// Marks every vector with entries waiting, for the end of this turn: the
   /// settings changed, or the server is stopping (and no turn would reach
   /// their deadlines).
   func signalWaitingVectors() {
-    for vector in waitingVectors { markVector(vector) }
+    for vector in session.waitingVectors { markVector(vector) }
     dropAggregations()
   }
 
@@ -104,36 +106,27 @@ extension NVMeController {
   /// worked out again. Vector 0 never coalesces.
   func interruptCoalescingChanged() {
     signalWaitingVectors()
-    let setting = InterruptCoalescing(dword: features.current.interruptCoalescing)
-    let vectors = features.current.interruptVectors
-    coalescingThreshold = setting.entries
-    coalescingTime = setting.nanoseconds
+    let setting = InterruptCoalescing(dword: session.features.current.interruptCoalescing)
+    let vectors = session.features.current.interruptVectors
+    session.coalescingThreshold = setting.entries
+    session.coalescingTime = setting.nanoseconds
     var any = false
-    for index in aggregation.indices {
+    for index in session.aggregation.indices {
       let coalesces =
         setting.isInEffect
         && !vectors.isCoalescingDisabled(vector: UInt16(truncatingIfNeeded: index))
-      aggregation[index].coalesces = coalesces
+      session.aggregation[index].coalesces = coalesces
       any = any || coalesces
     }
-    coalescing = any
-  }
-
-  /// Controller reset: nothing marked or waiting survives, and the features
-  /// are back to their defaults (no coalescing).
-  func resetInterrupts() {
-    dropAggregations()
-    pendingVectors.removeAll()
-    for index in vectorPending.indices { vectorPending[index] = false }
-    interruptCoalescingChanged()
+    session.coalescing = any
   }
 
   private func dropAggregations() {
-    for vector in waitingVectors {
-      aggregation[Int(vector)].clear()
-      aggregation[Int(vector)].listed = false
+    for vector in session.waitingVectors {
+      session.aggregation[Int(vector)].clear()
+      session.aggregation[Int(vector)].listed = false
     }
-    waitingVectors.removeAll(keepingCapacity: true)
-    timerDeadline = nil
+    session.waitingVectors.removeAll(keepingCapacity: true)
+    session.timerDeadline = nil
   }
 }

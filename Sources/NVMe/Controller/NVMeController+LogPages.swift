@@ -39,7 +39,7 @@ extension NVMeController {
     guard let slice = request.slice(of: page) else { throw .invalidField }
     try sendToHost(slice, sqe)
     if !request.retainAsyncEvent {
-      events.acknowledge(logPage: id.rawValue)
+      session.events.acknowledge(logPage: id.rawValue)
       deliverEvents()
     }
     return 0
@@ -68,7 +68,7 @@ extension NVMeController {
   var criticalWarning: UInt8 {
     var bits: UInt8 = 0
     // The condition holds at or beyond a threshold (Base 2.0, 5.27.1.4).
-    let thresholds = features.current.temperature
+    let thresholds = session.features.current.temperature
     let kelvin = Self.compositeTemperature
     if kelvin >= thresholds.over[0] || kelvin <= thresholds.under[0] {
       bits |= SmartHealthLog.CriticalWarning.temperature

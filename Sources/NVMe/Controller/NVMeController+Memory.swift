@@ -11,8 +11,8 @@ extension NVMeController {
   public func memoryDidChange() { forgetRingTranslations() }
 
   private func forgetRingTranslations() {
-    for qid in activeSubmissionIDs { submissionQueues[qid]?.ring.invalidate() }
-    for qid in activeCompletionIDs { completionQueues[qid]?.ring.invalidate() }
-    shadowDoorbells?.invalidate()
+    for qid in session.activeSubmissionIDs { session.submissionQueues[qid]?.ring.invalidate() }
+    for qid in session.activeCompletionIDs { session.completionQueues[qid]?.ring.invalidate() }
+    session.shadowDoorbells?.invalidate()
   }
 }

@@ -3,12 +3,14 @@
 // waits for the reply the transport serves the client's other messages, which call
 // back into the controller in the middle of a turn. What such a message may do:
 // - write a register: doorbells are recorded and seen by the next look; CC is
-//   deferred to the end of the turn (`deferredRegisterWrites`), so enable, disable
-//   and shutdown never run inside one;
+//   deferred to the end of the turn (`deferredConfigurationWrites`), so enable,
+//   disable and shutdown never run inside one;
 // - unmap or map DMA (`memoryWillChange`/`memoryDidChange`): backends drain and ring
 //   translations go, so the access in progress fails like any access outside memory;
-// - reset the device: every queue may be gone when the exchange returns, so the turn
-//   re-checks `stillServes` after each fetch and never keeps a queue across one.
+// - reset the device: a new `ControllerSession` replaces the queues while the
+//   exchange waits, so the turn re-checks `stillServes` after each fetch and never
+//   keeps a queue across one; completions of the commands the reset drains go nowhere
+//   (`ControllerLifecycle.resetting`).
 // Nothing else may run inside a turn; the fuzzers (nvme-commands) and
 // ControllerReentrancyTests exercise each of these.
 extension NVMeController {
@@ -22,10 +24,10 @@ extension NVMeController {
   /// the reactor can decide whether to keep spinning.
   @discardableResult
   public func poll() -> Int {
-    polling = true
+    deferredConfigurationWrites = []
     var work = 0
-    if shutdownPending { shutdown() }
-    if csts.ready && !csts.fatal, memory != nil {
+    if lifecycle.shutdownDue { shutdown() }
+    if lifecycle.serves, memory != nil {
       work &+= pollCompletionHeads()
       work &+= pollSubmissionQueues()
     }
@@ -33,16 +35,15 @@ extension NVMeController {
     work &+= reapBackends()
     raisePendingInterrupts()
     trackBusyTime()
-    polling = false
-    applyDeferredRegisterWrites()
+    applyDeferredConfigurationWrites()
     return work
   }
 
-  func applyDeferredRegisterWrites() {
-    while !deferredRegisterWrites.isEmpty {
-      let write = deferredRegisterWrites.removeFirst()
-      writeDword(write.offset, write.value)
-    }
+  /// The turn is over: CC writes that came during it take effect, in order.
+  private func applyDeferredConfigurationWrites() {
+    let writes = deferredConfigurationWrites ?? []
+    deferredConfigurationWrites = nil
+    for value in writes { writeControllerConfiguration(value) }
   }
 
   /// CQ head doorbells: a new head frees slots for the backlog. A head past
@@ -50,8 +51,8 @@ extension NVMeController {
   func pollCompletionHeads() -> Int {
     var work = 0
     guard let memory else { return 0 }
-    for qid in activeCompletionIDs {
-      guard let cq = completionQueues[qid] else { continue }
+    for qid in session.activeCompletionIDs {
+      guard let cq = session.completionQueues[qid] else { continue }
       let slot = DoorbellPage.completionHead(qid)
       guard let value = doorbellValue(slot, shadowed: cq.shadowed, memory: memory) else { break }
       let head = Int(value)
@@ -73,10 +74,10 @@ extension NVMeController {
     var work = 0
     var index = 0
     // Indexes, not a copy of the list: commands (Delete SQ) may change it.
-    while index < activeSubmissionIDs.count {
-      let qid = activeSubmissionIDs[index]
+    while index < session.activeSubmissionIDs.count {
+      let qid = session.activeSubmissionIDs[index]
       index &+= 1
-      guard let sq = submissionQueues[qid] else { continue }
+      guard let sq = session.submissionQueues[qid] else { continue }
       let slot = DoorbellPage.submissionTail(qid)
       guard let value = doorbellValue(slot, shadowed: sq.shadowed, memory: memory) else { break }
       if Int(value) != sq.tail {
@@ -112,6 +113,6 @@ extension NVMeController {
   /// Whether `sq` is still queue `qid` of a ready controller: a command may
   /// change that, and so may the client during a fetch by DMA message.
   private func stillServes(_ sq: SubmissionQueue, qid: Int) -> Bool {
-    csts.ready && !csts.fatal && submissionQueues[qid] === sq
+    lifecycle.serves && session.submissionQueues[qid] === sq
   }
 }

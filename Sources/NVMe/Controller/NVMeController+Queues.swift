@@ -4,7 +4,7 @@ extension NVMeController {
   /// Queues the host may create: what Set Features (Number of Queues)
   /// allocated, or the maximum if it never asked.
   private var allowedQueueIDs: (submission: Int, completion: Int) {
-    let dword0 = features.current.queues.dword0
+    let dword0 = session.features.current.queues.dword0
     return (Int(dword0 & 0xFFFF) + 1, Int(dword0 >> 16) + 1)
   }
 
@@ -16,7 +16,7 @@ extension NVMeController {
     let interruptsEnabled = sqe.cdw11 & 2 != 0
     let vector = UInt16(truncatingIfNeeded: sqe.cdw11 >> 16)
     guard qid != 0, qid <= min(allowedQueueIDs.completion, maxQueueID),
-      completionQueues[qid] == nil
+      session.completionQueues[qid] == nil
     else { throw .invalidQueueIdentifier }
     guard entries >= 2, entries <= capabilities.maxQueueEntries else { throw .invalidQueueSize }
     guard contiguous else { throw .invalidField }  // CAP.CQR = 1
@@ -28,7 +28,7 @@ extension NVMeController {
     doorbells.store(DoorbellPage.completionHead(qid), 0)
     cq.shadowed = startShadowing(slot: DoorbellPage.completionHead(qid), at: 0)
     install(cq)
-    ioQueuesCreated = true
+    session.ioQueuesCreated = true
     return 0
   }
 
@@ -38,11 +38,12 @@ extension NVMeController {
     let entries = Int(sqe.cdw10 >> 16) + 1
     let contiguous = sqe.cdw11 & 1 != 0
     let cqid = Int(sqe.cdw11 >> 16)
-    guard cqid != 0, cqid < completionQueues.count, let cq = completionQueues[cqid] else {
+    guard cqid != 0, cqid < session.completionQueues.count, let cq = session.completionQueues[cqid]
+    else {
       throw .completionQueueInvalid
     }
     guard qid != 0, qid <= min(allowedQueueIDs.submission, maxQueueID),
-      submissionQueues[qid] == nil
+      session.submissionQueues[qid] == nil
     else { throw .invalidQueueIdentifier }
     guard entries >= 2, entries <= capabilities.maxQueueEntries else { throw .invalidQueueSize }
     guard contiguous else { throw .invalidField }
@@ -73,17 +74,18 @@ extension NVMeController {
   /// queue the host has already torn down (and command IDs it may reuse).
   func deleteSubmissionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
     let qid = Int(sqe.cdw10 & 0xFFFF)
-    guard qid != 0, qid < submissionQueues.count, let sq = submissionQueues[qid] else {
+    guard qid != 0, qid < session.submissionQueues.count, let sq = session.submissionQueues[qid]
+    else {
       throw .invalidQueueIdentifier
     }
     if sq.outstanding > 0 { drainBackends() }
-    if let cq = completionQueues[Int(sq.completionQueueID)] {
+    if let cq = session.completionQueues[Int(sq.completionQueueID)] {
       flushBacklog(cq)
       cq.backlog.removeAll { $0.submissionQueueIdentifier == UInt16(qid) }
       cq.submissionQueueCount &-= 1
     }
-    submissionQueues[qid] = nil
-    activeSubmissionIDs.removeAll { $0 == qid }
+    session.submissionQueues[qid] = nil
+    session.activeSubmissionIDs.removeAll { $0 == qid }
     doorbells.store(DoorbellPage.submissionTail(qid), 0)
     return 0
   }
@@ -91,25 +93,26 @@ extension NVMeController {
   /// Delete I/O Completion Queue: refused while a submission queue uses it.
   func deleteCompletionQueue(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
     let qid = Int(sqe.cdw10 & 0xFFFF)
-    guard qid != 0, qid < completionQueues.count, let cq = completionQueues[qid] else {
+    guard qid != 0, qid < session.completionQueues.count, let cq = session.completionQueues[qid]
+    else {
       throw .invalidQueueIdentifier
     }
     guard cq.submissionQueueCount == 0 else { throw .invalidQueueDeletion }
-    completionQueues[qid] = nil
-    activeCompletionIDs.removeAll { $0 == qid }
+    session.completionQueues[qid] = nil
+    session.activeCompletionIDs.removeAll { $0 == qid }
     doorbells.store(DoorbellPage.completionHead(qid), 0)
     return 0
   }
 
   func install(_ cq: CompletionQueue) {
-    completionQueues[Int(cq.id)] = cq
-    activeCompletionIDs.append(Int(cq.id))
-    activeCompletionIDs.sort()
+    session.completionQueues[Int(cq.id)] = cq
+    session.activeCompletionIDs.append(Int(cq.id))
+    session.activeCompletionIDs.sort()
   }
 
   func install(_ sq: SubmissionQueue) {
-    submissionQueues[Int(sq.id)] = sq
-    activeSubmissionIDs.append(Int(sq.id))
-    activeSubmissionIDs.sort()
+    session.submissionQueues[Int(sq.id)] = sq
+    session.activeSubmissionIDs.append(Int(sq.id))
+    session.activeSubmissionIDs.sort()
   }
 }

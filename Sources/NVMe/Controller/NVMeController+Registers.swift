@@ -61,8 +61,8 @@ extension NVMeController {
       writeDoorbellSlot(Int((offset &- RegisterOffset.doorbells) / 4), value)
       return
     }
-    if polling && offset == RegisterOffset.cc {
-      deferredRegisterWrites.append((offset, value))
+    if offset == RegisterOffset.cc, deferredConfigurationWrites != nil {
+      deferredConfigurationWrites?.append(value)
       return
     }
     switch offset {
@@ -86,10 +86,11 @@ extension NVMeController {
     doorbellMessages &+= 1
     let qid = slot / 2
     let exists =
-      qid < submissionQueues.count
-      && (slot & 1 == 0 ? submissionQueues[qid] != nil : completionQueues[qid] != nil)
+      qid < session.submissionQueues.count
+      && (slot & 1 == 0
+        ? session.submissionQueues[qid] != nil : session.completionQueues[qid] != nil)
     guard exists else {
-      if csts.ready { raise(.invalidDoorbellRegister) }
+      if lifecycle.status.ready { raise(.invalidDoorbellRegister) }
       return
     }
     doorbells.store(slot, value)
@@ -99,19 +100,14 @@ extension NVMeController {
     let old = cc
     let new = ControllerConfigurationRegister(raw: value & 0x01FF_FFF1)
     cc = new
-    if old.enabled && !new.enabled {
-      resetController(reason: "CC.EN cleared")
-      return
-    }
-    if !old.enabled && new.enabled {
+    switch ControllerLifecycle.change(from: old, to: new) {
+    case .none: break
+    case .disable: resetController(reason: "CC.EN cleared")
+    case .enable: enable()
+    case .shutDown: lifecycle.requestShutdown()
+    case .enableAndShutDown:
       enable()
-    }
-    if new.enabled && new.shutdown != 0 && old.shutdown == 0 {
-      // Reported as in progress now, done on the next turn: a CC write is a
-      // client request the client waits on (QEMU holding its big lock), and
-      // finishing I/O may need DMA messages it could not serve meanwhile.
-      csts.shutdownStatus = 1
-      shutdownPending = true
+      lifecycle.requestShutdown()
     }
   }
 
@@ -121,8 +117,6 @@ extension NVMeController {
   /// (SQES, CQES: 64 and 16 bytes), as Linux's own target and QEMU's NVMe
   /// model require at enable; every host sets them there.
   func enable() {
-    guard !csts.fatal else { return }
-    csts.shutdownStatus = 0
     let asqs = aqa.submissionEntries
     let acqs = aqa.completionEntries
     guard cc.commandSet == 0, cc.ams == 0,
@@ -132,7 +126,7 @@ extension NVMeController {
       asqs >= 2, acqs >= 2, asqs <= min(4096, capabilities.maxQueueEntries),
       acqs <= min(4096, capabilities.maxQueueEntries)
     else {
-      fail("invalid controller configuration (CC \(hex(cc.raw)), AQA \(hex(aqa.raw)))")
+      enableFailed("invalid controller configuration (CC \(hex(cc.raw)), AQA \(hex(aqa.raw)))")
       return
     }
     let cqRing = QueueRing(baseAddress: acq, entrySize: 16, entries: acqs, writable: true)
@@ -140,7 +134,7 @@ extension NVMeController {
     // Whether the rings are really mapped shows on first use (a client may
     // share memory without descriptors); an unusable ring then sets CFS.
     guard memory != nil, cqRing.isAddressable, sqRing.isAddressable else {
-      fail("admin queues unusable (ASQ \(hex(asq)), ACQ \(hex(acq)))")
+      enableFailed("admin queues unusable (ASQ \(hex(asq)), ACQ \(hex(acq)))")
       return
     }
     doorbells.clearAll()
@@ -149,50 +143,43 @@ extension NVMeController {
     cq.submissionQueueCount = 1
     install(cq)
     install(sq)
-    csts.ready = true
+    lifecycle.enabled()
+  }
+
+  private func enableFailed(_ reason: String) {
+    logger.warning("controller fatal status: \(reason)")
+    lifecycle.enableFailed()
   }
 
   /// CC.SHN: finish outstanding I/O, make it durable, report SHST complete.
   /// Runs at the start of the turn after the CC write (SHST reads 01b until
   /// then).
   func shutdown() {
-    shutdownPending = false
-    csts.shutdownStatus = 1
     drainBackends()
     flushAllBackends()
-    csts.shutdownStatus = 2
+    lifecycle.shutdownFinished()
   }
 
   /// Controller reset (CC.EN 1 -> 0, or the transport's device reset):
   /// in-flight I/O finishes (its buffers are guest memory) but completes
-  /// nowhere, queues and pending asynchronous events are dropped, features
-  /// return to defaults.
-  public func resetController(reason: String) {
-    shutdownPending = false
-    suppressCompletions = true
+  /// nowhere, then a new session replaces the queues, pending asynchronous
+  /// events, shadow doorbells, interrupt state and features.
+  func resetController(reason: String) {
+    logger.debug("controller reset: \(reason)")
+    let shutdown = lifecycle.resetBegins()
     drainBackends()
-    suppressCompletions = false
     inFlight.releaseAllContexts()
-    for index in submissionQueues.indices { submissionQueues[index] = nil }
-    for index in completionQueues.indices { completionQueues[index] = nil }
-    activeSubmissionIDs.removeAll()
-    activeCompletionIDs.removeAll()
-    shadowDoorbells = nil
-    events.reset()
-    features.reset(now: clock())
-    ioQueuesCreated = false
-    resetInterrupts()
+    session = newSession()
     doorbells.clearAll()
-    csts.ready = false
-    csts.fatal = false
+    lifecycle.resetEnds(shutdown: shutdown)
   }
 
   /// The transport's device reset (vfio-user DEVICE_RESET, PCI FLR): a
   /// controller reset that also clears the registers.
   public func deviceReset() {
     resetController(reason: "device reset")
+    lifecycle = .initial
     cc = ControllerConfigurationRegister()
-    csts = ControllerStatusRegister()
     aqa = AdminQueueAttributes()
     asq = 0
     acq = 0

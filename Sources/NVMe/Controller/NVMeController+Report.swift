@@ -10,8 +10,8 @@ extension NVMeController {
   }
 
   public var queueReport: [QueueReport] {
-    activeSubmissionIDs.compactMap { qid in
-      guard let sq = submissionQueues[qid] else { return nil }
+    session.activeSubmissionIDs.compactMap { qid in
+      guard let sq = session.submissionQueues[qid] else { return nil }
       return QueueReport(
         id: qid, statistics: sq.statistics, outstanding: sq.outstanding, shadowed: sq.shadowed)
     }

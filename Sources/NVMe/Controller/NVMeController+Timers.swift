@@ -6,5 +6,5 @@ extension NVMeController {
   ///
   /// Today only interrupt coalescing sets it: the earliest time a vector's
   /// waiting completion entries must be signalled.
-  public var nextTimerDeadline: UInt64? { timerDeadline }
+  public var nextTimerDeadline: UInt64? { session.timerDeadline }
 }

@@ -39,21 +39,19 @@ public final class NVMeController {
   // their checks: a re-entrant call could reallocate one under an in-place
   // mutation, and the check turns that into a trap (the fuzzers found two).
   @exclusivity(unchecked) var cc = ControllerConfigurationRegister()
-  @exclusivity(unchecked) var csts = ControllerStatusRegister()
+  /// Enabled, ready, shutting down, failed...: CSTS is read off it.
+  @exclusivity(unchecked) var lifecycle = ControllerLifecycle.initial
   var aqa = AdminQueueAttributes()
   var asq: UInt64 = 0
   var acq: UInt64 = 0
   var interruptMask: UInt32 = 0
 
-  // Queues by ID; index 0 is the admin pair.
-  var submissionQueues: [SubmissionQueue?]
-  var completionQueues: [CompletionQueue?]
-  /// IDs of existing queues, for cheap iteration on the hot path.
-  var activeSubmissionIDs: [Int] = []
-  var activeCompletionIDs: [Int] = []
+  /// Queues, features, events, shadow doorbells and interrupt state, from
+  /// one reset to the next (see ControllerSession).
+  @exclusivity(unchecked) var session: ControllerSession
+  /// Queue pairs a session has room for, admin pair included.
+  let queuePairs: Int
 
-  var features: FeatureStore
-  var events = AsyncEvents()
   var errorLog = ErrorLog(capacity: 64)
   @exclusivity(unchecked) var health = SmartHealthLog()
   /// Data moved by Read and Write commands, for SMART's data units.
@@ -64,44 +62,20 @@ public final class NVMeController {
   @exclusivity(unchecked) var busyMilliseconds: UInt64 = 0
   @exclusivity(unchecked) var busySince: UInt64?
   var changedNamespaces = ChangedNamespaceList()
-  /// Doorbell Buffer Config as the host set it; nil until then and after a
-  /// reset. Unchecked like a ring: resolving it is a table lookup that never
-  /// re-enters the controller.
-  @exclusivity(unchecked) var shadowDoorbells: ShadowDoorbells?
   /// Times `armDoorbellEvents` set EventIdx for a sleep, for statistics.
   public internal(set) var eventIndexArmings: UInt64 = 0
   /// Doorbell writes that came as register writes (trapped doorbells).
   @exclusivity(unchecked) public internal(set) var doorbellMessages: UInt64 = 0
   let inFlight = InFlightTable()
-  /// An I/O queue was created since the last reset: Number of Queues is
-  /// settled (Base 2.0, 5.27.1.5), even if the queues are gone again.
-  var ioQueuesCreated = false
   let startTime: UInt64
 
-  /// Vectors to raise at the end of this turn (each once).
-  var pendingVectors: [UInt16] = []
-  var vectorPending: [Bool]
-  /// Interrupt coalescing (see NVMeController+Interrupts): whether any vector
-  /// coalesces, feature 08h in entries and nanoseconds, each vector's state,
-  /// the vectors with entries waiting and the earliest of their deadlines.
-  @exclusivity(unchecked) var coalescing = false
-  @exclusivity(unchecked) var coalescingThreshold = 1
-  @exclusivity(unchecked) var coalescingTime: UInt64 = 0
-  var aggregation: [VectorAggregation]
-  var waitingVectors: [UInt16] = []
-  @exclusivity(unchecked) var timerDeadline: UInt64?
   /// Backends with requests enqueued this turn.
   var backendsToSubmit: [Int] = []
   var backendDirty: [Bool]
-  /// Set while a reset drains the backends: completions of aborted commands
-  /// must not be written into queues the host is tearing down.
-  @exclusivity(unchecked) var suppressCompletions = false
-  /// True inside `poll()`; register writes arriving re-entrantly (through a
-  /// DMA message exchange) wait until the turn ends.
-  @exclusivity(unchecked) var polling = false
-  /// CC.SHN was written; the next turn finishes the shutdown.
-  @exclusivity(unchecked) var shutdownPending = false
-  var deferredRegisterWrites: [(offset: UInt64, value: UInt32)] = []
+  /// Nil outside `poll()`. Inside it, CC writes that arrive re-entrantly
+  /// (through a DMA message exchange) wait here until the turn ends (see the
+  /// rule atop NVMeController+Poll).
+  var deferredConfigurationWrites: [UInt32]?
   /// Bit-bucket reads land here; allocated on first use.
   var discardBufferStorage: UnsafeMutableRawBufferPointer?
 
@@ -118,15 +92,12 @@ public final class NVMeController {
     self.clock = clock
     self.fineClock = fineClock
     let pairs = max(2, min(settings.ioQueues &+ 1, self.doorbells.queuePairs))
-    submissionQueues = Array(repeating: nil, count: pairs)
-    completionQueues = Array(repeating: nil, count: pairs)
-    features = FeatureStore(
-      limits: FeatureStore.Limits(
-        maximumIOQueues: UInt16(clamping: pairs - 1),
-        interruptVectors: settings.interruptVectors),
-      now: clock())
-    vectorPending = Array(repeating: false, count: max(1, settings.interruptVectors))
-    aggregation = Array(repeating: VectorAggregation(), count: vectorPending.count)
+    queuePairs = pairs
+    let limits = FeatureStore.Limits(
+      maximumIOQueues: UInt16(clamping: pairs - 1), interruptVectors: settings.interruptVectors)
+    session = ControllerSession(
+      queuePairs: pairs, vectors: max(1, settings.interruptVectors),
+      features: FeatureStore(limits: limits, now: clock()))
     backendDirty = Array(repeating: false, count: namespaces.count)
     startTime = clock()
     self.doorbells.clearAll()
@@ -145,10 +116,19 @@ public final class NVMeController {
   }
 
   /// Highest I/O queue ID the controller can create.
-  var maxQueueID: Int { submissionQueues.count - 1 }
+  var maxQueueID: Int { queuePairs - 1 }
 
-  public var isReady: Bool { csts.ready && !csts.fatal }
-  public var isFatal: Bool { csts.fatal }
+  /// A session for after a reset: no queues, default features.
+  func newSession() -> ControllerSession {
+    ControllerSession(
+      queuePairs: queuePairs, vectors: session.vectorPending.count,
+      features: FeatureStore(limits: session.features.limits, now: clock()))
+  }
+
+  /// CSTS as the host reads it.
+  var csts: ControllerStatusRegister { lifecycle.status }
+  public var isReady: Bool { lifecycle.serves }
+  public var isFatal: Bool { lifecycle.isFatal }
   /// Commands handed to a backend and not yet completed.
   public var commandsInFlight: Int { inFlight.active }
 
@@ -162,17 +142,9 @@ public final class NVMeController {
     namespaceIndex(nsid).map { namespaces[$0] }
   }
 
-  /// Stops the controller until the host resets it: CSTS.CFS.
-  ///
-  /// Only while CC.EN is set (enabled, or being enabled). A guest access that
-  /// is a DMA message exchange lets the client in meanwhile; when it resets
-  /// the controller and the access then fails, the failure belongs to the
-  /// queues it just dropped. Setting CFS then would stick: with CC.EN already
-  /// clear no CC write could clear it again (found by the nvme-commands fuzz
-  /// target).
+  /// Stops the controller until the host resets it: CSTS.CFS. Only while
+  /// CC.EN is set; see `ControllerLifecycle.fail()` for why.
   func fail(_ reason: String) {
-    guard cc.enabled else { return }
-    if !csts.fatal { logger.warning("controller fatal status: \(reason)") }
-    csts.fatal = true
+    if lifecycle.fail() { logger.warning("controller fatal status: \(reason)") }
   }
 }

@@ -36,7 +36,4 @@ public struct NumberOfQueues: Sendable, Hashable {
     allocated = Allocation(submission: min(nsqr, cap), completion: min(ncqr, cap))
     return dword0
   }
-
-  /// Controller reset forgets the allocation.
-  public mutating func reset() { allocated = nil }
 }

@@ -183,10 +183,4 @@ public struct FeatureStore: Sendable, Hashable {
     let (product, overflow) = rounded.multipliedReportingOverflow(by: granule)
     return overflow ? UInt32.max : product
   }
-
-  /// Controller reset: features return to defaults and the clock restarts.
-  public mutating func reset(now: UInt64) {
-    current = defaults
-    timestamp.reset(now: now)
-  }
 }

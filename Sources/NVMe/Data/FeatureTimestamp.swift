@@ -47,11 +47,4 @@ public struct TimestampFeature: Sendable, Hashable {
     page.put(UInt8(0), at: 7)
     return page.bytes
   }
-
-  /// A controller reset restarts the clock from zero, origin "reset".
-  public mutating func reset(now: UInt64) {
-    resetAt = now
-    hostValue = nil
-    setAt = 0
-  }
 }
