@@ -97,7 +97,8 @@ let package = Package(
       dependencies: ["NVMeHostDriver", "VFIOUserClient", "NVMe", "POSIX"],
       path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
-      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims"],
+      name: "VFIOUserTests",
+      dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims", "TestSupport"],
       swiftSettings: strict),
     // What several test targets share, written once.
     .target(

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import POSIX
 import Synchronization
+import TestSupport
 import Testing
 import VFIOUser
 import VFIOUserClient

@@ -1,5 +1,6 @@
 import Glibc
 import POSIX
+import TestSupport
 import VFIOUser
 
 /// The test harness's serving loop over the server's public entry points.
