@@ -28,7 +28,7 @@ let package = Package(
     // signalfd, acquire/release atomics, prefetch, thread pinning, the SIGBUS guard.
     .target(name: "CShims"),
     // The one place system calls are wrapped: owned descriptors, Errno, EINTR retry,
-    // the monotonic clock, eventfd, mmap, AF_UNIX sockets, thread pinning.
+    // the monotonic clock, eventfd, poll sets, mmap, AF_UNIX sockets, thread pinning.
     .target(name: "POSIX", dependencies: ["CShims"], swiftSettings: strict),
     .target(
       name: "VFIOUser",
@@ -97,7 +97,8 @@ let package = Package(
       dependencies: ["NVMeHostDriver", "VFIOUserClient", "NVMe", "POSIX"],
       path: "Tests/FaultClient", swiftSettings: strict),
     .testTarget(
-      name: "VFIOUserTests", dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims"],
+      name: "VFIOUserTests",
+      dependencies: ["VFIOUser", "VFIOUserClient", "POSIX", "CShims", "TestSupport"],
       swiftSettings: strict),
     // What several test targets share, written once.
     .target(

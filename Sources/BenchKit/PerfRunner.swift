@@ -232,9 +232,8 @@ public final class PerfRunner {
 
   public func run() throws -> PerfResult {
     let progress = Progress(enabled: plan.showProgress, plan: plan)
-    let pollSet = InterruptPollSet(
+    var pollSet = InterruptPollSet(
       host: host, queues: queues, enabled: plan.completion == .interrupt)
-    defer { pollSet.release() }
     if pacer.isActive {
       // Every tag waits for the pacer, the first ones included.
       readyCount = plan.queues * plan.iodepth

@@ -24,25 +24,18 @@ struct CPUTime {
 
 /// In interrupt mode, the loop sleeps on every queue's vector at once.
 struct InterruptPollSet {
-  private let entries: UnsafeMutablePointer<pollfd>
-  private let count: Int
+  private var set = PollSet()
 
   init(host: NVMeHost, queues: [NVMeQueue], enabled: Bool) {
-    let fds = enabled ? queues.compactMap { queue in host.vectors?.fds[queue.vector] } : []
-    count = fds.count
-    entries = UnsafeMutablePointer<pollfd>.allocate(capacity: max(1, fds.count))
-    // Borrowed numbers: the host's vectors outlive the run that polls them.
-    for (index, fd) in fds.enumerated() {
-      entries[index] = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
-    }
+    guard enabled, let vectors = host.vectors else { return }
+    // Borrowed: the host's vectors outlive the run that polls them.
+    for queue in queues { set.append(vectors.fds[queue.vector]) }
   }
 
-  func wait(timeoutMilliseconds: Int32) {
-    guard count > 0 else { return }
-    _ = poll(entries, nfds_t(count), timeoutMilliseconds)
+  mutating func wait(timeoutMilliseconds: Int32) {
+    guard !set.isEmpty else { return }
+    _ = try? set.wait(timeout: .milliseconds(Int(timeoutMilliseconds)))
   }
-
-  func release() { entries.deallocate() }
 }
 
 /// The live line on a terminal, once a second.

@@ -132,7 +132,6 @@ extension FileBackend {
   }
 
   private func waitForEventFD() {
-    var poller = pollfd(fd: eventFD.rawValue, events: Int16(POLLIN), revents: 0)
-    _ = retryingEINTR { poll(&poller, 1, -1) }
+    _ = try? eventFD.poll(for: .readable, timeout: .forever)
   }
 }

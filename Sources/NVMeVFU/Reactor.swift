@@ -1,5 +1,3 @@
-import CShims
-import Glibc
 import NVMe
 import POSIX
 import VFIOUser
@@ -20,7 +18,7 @@ public final class Reactor {
   private var wakeups: [(fd: FileDescriptor, handler: () -> Bool)] = []
   private var running = false
   /// Reused for every wait so an idle wakeup allocates nothing.
-  private var pollSet: [pollfd] = []
+  private var pollSet = PollSet()
 
   public init(
     server: VFIOUserServer, device: NVMeDevice, mode: PollMode = .adaptive,
@@ -128,11 +126,11 @@ public final class Reactor {
 
   /// Checks the wakeup descriptors without blocking (busy mode never sleeps).
   private func pollWakeups() {
-    pollSet.removeAll(keepingCapacity: true)
-    for wakeup in wakeups {
-      pollSet.append(pollfd(fd: wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0))
+    pollSet.removeAll()
+    for wakeup in wakeups { pollSet.append(wakeup.fd) }
+    guard !pollSet.isEmpty, let ready = try? pollSet.wait(timeout: .immediate), ready > 0 else {
+      return
     }
-    guard !pollSet.isEmpty, cshim_ppoll_us(&pollSet, UInt(pollSet.count), 0) > 0 else { return }
     dispatchWakeups()
   }
 
@@ -141,32 +139,31 @@ public final class Reactor {
   /// Returns whether the client's socket (or the listener) is readable.
   @discardableResult
   private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
-    pollSet.removeAll(keepingCapacity: true)
-    for wakeup in wakeups {
-      pollSet.append(pollfd(fd: wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0))
-    }
+    pollSet.removeAll()
+    for wakeup in wakeups { pollSet.append(wakeup.fd) }
     let socketIndex = pollSet.count
     if let connection = server.connection {
-      pollSet.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
+      pollSet.append(connection.socket)
     } else if let listener = server.listener {
-      pollSet.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
+      pollSet.append(listener)
     }
     for ns in device.controller.namespaces {
       if let fd = ns.backend.completionFD, ns.backend.inFlight > 0 {
-        pollSet.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+        pollSet.append(borrowing: fd)
       }
     }
     let start = MonotonicClock.nanoseconds()
     statistics.sleeps &+= 1
-    _ = cshim_ppoll_us(&pollSet, UInt(pollSet.count), timeoutMicroseconds)
+    // A failed wait reports nothing ready: the next turn looks again.
+    _ = try? pollSet.wait(timeout: .microseconds(timeoutMicroseconds))
     statistics.idleNanoseconds &+= MonotonicClock.nanoseconds() &- start
     dispatchWakeups()
-    return socketIndex < pollSet.count && pollSet[socketIndex].revents != 0
+    return !pollSet.ready(at: socketIndex).isEmpty
   }
 
   private func dispatchWakeups() {
-    for (index, wakeup) in wakeups.enumerated() where index < pollSet.count {
-      if pollSet[index].revents != 0 && !wakeup.handler() { running = false }
+    for (index, wakeup) in wakeups.enumerated() where !pollSet.ready(at: index).isEmpty {
+      if !wakeup.handler() { running = false }
     }
   }
 

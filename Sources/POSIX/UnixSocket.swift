@@ -124,15 +124,12 @@ public enum UnixSocket {
     throws(Errno)
     -> Bool
   {
-    var entry = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
-    let n = try syscall { poll(&entry, 1, timeoutMilliseconds) }
-    return n > 0
+    try !fd.poll(for: .readable, timeout: .milliseconds(Int(timeoutMilliseconds))).isEmpty
   }
 
   static func waitWritable(_ fd: FileDescriptor) throws(Errno) {
-    var entry = pollfd(fd: fd.rawValue, events: Int16(POLLOUT), revents: 0)
-    _ = try syscall { poll(&entry, 1, -1) }
-    if entry.revents & Int16(POLLERR | POLLHUP) != 0 { throw Errno(EPIPE) }
+    let ready = try fd.poll(for: .writable, timeout: .forever)
+    if !ready.isDisjoint(with: [.error, .hangUp]) { throw Errno(EPIPE) }
   }
 
   /// True when `fd` is a listening socket (SO_ACCEPTCONN), false for a connected one.

@@ -1,4 +1,3 @@
-import Glibc
 import POSIX
 import VFIOUser
 
@@ -16,6 +15,8 @@ public final class InterruptVectors {
   /// the counter values read (one per eventfd write, however many a read
   /// found), which is what a VMM's irqfd would have injected.
   public private(set) var interrupts: [UInt64]
+  /// Reused by `wait`, which a host in interrupt mode calls per completion.
+  private var pollSet = PollSet(capacity: 2)
 
   /// Creates `count` eventfds and wires them as MSI-X vectors 0..<count
   /// (the client must have negotiated: the descriptor limit matters).
@@ -69,18 +70,14 @@ public final class InterruptVectors {
     -> Wake
   {
     guard vector >= 0, vector < fds.count, fds[vector].rawValue >= 0 else { return .timeout }
-    var entries = (
-      pollfd(fd: fds[vector].rawValue, events: Int16(POLLIN), revents: 0),
-      pollfd(fd: socket?.rawValue ?? -1, events: Int16(POLLIN), revents: 0)
-    )
-    let count: nfds_t = socket == nil ? 1 : 2
-    let ready = withUnsafeMutableBytes(of: &entries) { raw -> Int32 in
-      guard let base = raw.baseAddress?.assumingMemoryBound(to: pollfd.self) else { return -1 }
-      return poll(base, count, timeoutMilliseconds)
-    }
-    guard ready > 0 else { return .timeout }
-    if entries.0.revents != 0 { return .vector }
-    return entries.1.revents != 0 ? .socket : .timeout
+    pollSet.removeAll()
+    let vectorIndex = pollSet.append(fds[vector])
+    let socketIndex = socket.map { pollSet.append($0) }
+    let timeout = PollTimeout.milliseconds(Int(timeoutMilliseconds))
+    guard let ready = try? pollSet.wait(timeout: timeout), ready > 0 else { return .timeout }
+    if !pollSet.ready(at: vectorIndex).isEmpty { return .vector }
+    guard let socketIndex, !pollSet.ready(at: socketIndex).isEmpty else { return .timeout }
+    return .socket
   }
 
   /// Closes our copies (the server's are its own business).

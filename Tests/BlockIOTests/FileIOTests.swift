@@ -1,5 +1,6 @@
 import BackendContract
 import Glibc
+import POSIX
 import TestSupport
 import Testing
 
@@ -288,9 +289,10 @@ import Testing
     // Waiting on the fd alone (as the reactor does) must see every result.
     let collector = Collector()
     while collector.order.count < 3 {
-      var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      var poller = PollSet()
+      poller.append(borrowing: fd)
       // The timeout only turns a lost wakeup into a failure instead of a hang.
-      guard poll(&poller, 1, 30_000) == 1 else {
+      guard (try? poller.wait(timeout: .milliseconds(30_000))) == 1 else {
         Issue.record("completion fd never became readable")
         break
       }

@@ -8,6 +8,7 @@ import NVMeHostDriver
 import NVMeVFU
 import POSIX
 import Synchronization
+import TestSupport
 import VFIOUser
 
 /// The real server in this process: NVMe device, vfio-user server and

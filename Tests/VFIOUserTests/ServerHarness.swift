@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import POSIX
 import Synchronization
+import TestSupport
 import Testing
 import VFIOUser
 import VFIOUserClient
@@ -88,9 +89,8 @@ struct ClosureProbe {
 
   /// True once nobody holds the write end any more (waits up to `ms`).
   func isReleased(waitingMilliseconds ms: Int32 = 2000) -> Bool {
-    var entry = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
-    let n = poll(&entry, 1, ms)
-    return n > 0 && entry.revents & Int16(POLLHUP) != 0
+    let ready = try? readEnd.poll(timeout: .milliseconds(Int(ms)))
+    return ready?.contains(.hangUp) == true
   }
 
   func close() { readEnd.close() }

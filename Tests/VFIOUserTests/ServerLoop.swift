@@ -1,5 +1,6 @@
 import Glibc
 import POSIX
+import TestSupport
 import VFIOUser
 
 /// The test harness's serving loop over the server's public entry points.
@@ -7,16 +8,19 @@ extension VFIOUserServer {
   /// Blocks serving clients until `stop` is signalled: the reactor's order of
   /// events (accept, else service the connection) without a device to poll.
   func run(until stop: StopSignal) throws(Errno) {
+    var fds = PollSet(capacity: 2)
     while true {
-      var fds = [pollfd(fd: stop.fd.rawValue, events: Int16(POLLIN), revents: 0)]
+      fds.removeAll()
+      let stopIndex = fds.append(stop.fd)
+      var peerIndex: Int?
       if let connection {
-        fds.append(pollfd(fd: connection.socket.rawValue, events: Int16(POLLIN), revents: 0))
+        peerIndex = fds.append(connection.socket)
       } else if let listener {
-        fds.append(pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0))
+        peerIndex = fds.append(listener)
       }
-      _ = try POSIX.syscall { poll(&fds, nfds_t(fds.count), -1) }
-      if fds[0].revents != 0 { return }
-      guard fds.count > 1, fds[1].revents != 0 else { continue }
+      try fds.wait(timeout: .forever)
+      if !fds.ready(at: stopIndex).isEmpty { return }
+      guard let peerIndex, !fds.ready(at: peerIndex).isEmpty else { continue }
       if connection != nil { serviceConnection() } else { acceptPending() }
     }
   }

@@ -10,8 +10,4 @@ int cshim_pin_thread(int cpu);
 // The calling thread's kernel id (what /proc/self/task/TID names).
 int cshim_gettid(void);
 
-// CPU time of the calling thread, in microseconds: user and system (getrusage
-// RUSAGE_THREAD). Returns 0 or -1 with errno set.
-int cshim_thread_cpu_us(long long *user, long long *system);
-
 #endif

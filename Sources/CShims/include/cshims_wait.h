@@ -3,10 +3,10 @@
 
 #include <poll.h>
 
-// What the reactor waits on. glibc declares ppoll and signalfd only with _GNU_SOURCE.
+// What POSIX's waits are made of. glibc declares ppoll and signalfd only with _GNU_SOURCE.
 
-// ppoll(2) with a microsecond timeout (negative: wait forever): the reactor's idle
-// sleeps are shorter than poll(2)'s millisecond granularity.
+// ppoll(2) with a microsecond timeout (negative: wait forever), behind POSIX's PollSet:
+// the reactor's idle sleeps are shorter than poll(2)'s millisecond granularity.
 int cshim_ppoll_us(struct pollfd *fds, unsigned long nfds, long microseconds);
 
 // Blocks `signals` in the calling thread and returns a non-blocking, close-on-exec

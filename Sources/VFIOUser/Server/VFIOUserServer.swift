@@ -228,13 +228,3 @@ public final class VFIOUserServer {
     }
   }
 }
-
-/// An eventfd another thread signals to stop a thread serving the server.
-public struct StopSignal: Sendable {
-  public let fd: FileDescriptor
-
-  public init() throws(Errno) { fd = try EventFD.create() }
-
-  public func signal() { EventFD.signal(fd) }
-  public func close() { fd.close() }
-}

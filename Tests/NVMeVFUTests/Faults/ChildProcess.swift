@@ -182,8 +182,8 @@ final class ChildProcess {
   /// Reads what is available into `pending`; false at end of output or timeout.
   private func fill(timeoutMilliseconds: Int32) -> Bool {
     guard let outputFD else { return false }
-    var poller = pollfd(fd: outputFD.rawValue, events: Int16(POLLIN), revents: 0)
-    guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return false }
+    let timeout = PollTimeout.milliseconds(Int(timeoutMilliseconds))
+    guard let ready = try? outputFD.poll(timeout: timeout), !ready.isEmpty else { return false }
     var chunk = [UInt8](repeating: 0, count: 4096)
     let count = read(outputFD.rawValue, &chunk, chunk.count)
     guard count > 0 else { return false }
