@@ -36,13 +36,10 @@ final class InFlightTable {
 
   @exclusivity(unchecked) private var contexts: [IOContext] = []
   @exclusivity(unchecked) private var iovecStorage: [UnsafeMutablePointer<iovec>] = []
-  /// The guest's segments of a command whose data goes through its bounce
-  /// buffer (a read into memory without a host mapping, a Compare); empty
-  /// otherwise.
-  @exclusivity(unchecked) private var bounceSegments: [[DataSegment]] = []
-  /// Each slot's bounce buffer, owned by the table from `adopt` until
-  /// `vacate` hands it on or `release` frees it.
+  /// Each slot's bounce buffer and its guest segments, owned by the table
+  /// from `adopt` until `vacate` hands them on or `release` frees them.
   @exclusivity(unchecked) private var bounces: [UnsafeMutableRawBufferPointer?] = []
+  @exclusivity(unchecked) private var bounceSegments: [[DataSegment]] = []
   @exclusivity(unchecked) private var free: [Int] = []
   @exclusivity(unchecked) private(set) var active = 0
 
@@ -68,21 +65,9 @@ final class InFlightTable {
   /// Keeps `bounce` with `slot` until `vacate` or `release`.
   func adopt(_ bounce: consuming BounceBuffer, slot: Int) {
     guard slot >= 0, slot < bounces.count, bounces[slot] == nil else { return }
-    bounces[slot] = bounce.release()
-  }
-
-  /// Keeps `segments` with `slot` until `takeSegments`, `vacate` or `release`.
-  func setSegments(_ slot: Int, _ segments: [DataSegment]) {
-    guard slot >= 0, slot < bounceSegments.count else { return }
+    let (bytes, segments) = bounce.release()
+    bounces[slot] = bytes
     bounceSegments[slot] = segments
-  }
-
-  /// The segments kept with `slot`, handed to the caller.
-  func takeSegments(_ slot: Int) -> [DataSegment] {
-    guard slot >= 0, slot < bounceSegments.count, !bounceSegments[slot].isEmpty else { return [] }
-    let segments = bounceSegments[slot]
-    bounceSegments[slot] = []
-    return segments
   }
 
   func isLive(_ slot: Int) -> Bool {
@@ -103,12 +88,13 @@ final class InFlightTable {
   func vacate(_ slot: Int) -> BounceBuffer? {
     guard slot >= 0, slot < contexts.count else { return nil }
     contexts[slot] = IOContext()
-    if !bounceSegments[slot].isEmpty { bounceSegments[slot] = [] }
-    let bounce = bounces[slot]
-    bounces[slot] = nil
     free.append(slot)
     active &-= 1
-    return bounce.map { BounceBuffer(adopting: $0) }
+    guard let bytes = bounces[slot] else { return nil }
+    let segments = bounceSegments[slot]
+    bounces[slot] = nil
+    bounceSegments[slot] = []
+    return BounceBuffer(adopting: bytes, segments: segments)
   }
 
   /// After a reset drained every backend: forget whatever is left.

@@ -58,7 +58,6 @@ extension NVMeController {
       namespaceID: ns.id, startingLBA: slba, kind: kind, pendingParts: 1, bytes: length)
     let iovecs = inFlight.iovecs(slot)
     var iovecCount = 0
-    var bounceSegments: [DataSegment] = []
     // Owned here until the table adopts it below; a throw drops (frees) it.
     var bounce: BounceBuffer?
     do throws(NVMeStatus) {
@@ -84,22 +83,22 @@ extension NVMeController {
         {
           iovecCount = count
         } else {
-          let buffer = BounceBuffer(byteCount: byteCount)
+          var buffer = BounceBuffer(byteCount: byteCount)
           if kind == .write {
             try DataTransfer.copyFromGuest(segments: segments, into: buffer.bytes, memory: memory)
           } else {
-            bounceSegments = segments
+            buffer.segments = segments
           }
           iovecs[0] = iovec(iov_base: buffer.bytes.baseAddress, iov_len: byteCount)
           iovecCount = 1
           bounce = consume buffer
         }
       case .compare, .verify:
+        var buffer = BounceBuffer(byteCount: byteCount)
         if kind == .compare {
-          bounceSegments = try sqe.dataSegments(
+          buffer.segments = try sqe.dataSegments(
             length: byteCount, direction: .hostToController, limits: ioLimits, memory: memory)
         }
-        let buffer = BounceBuffer(byteCount: byteCount)
         iovecs[0] = iovec(iov_base: buffer.bytes.baseAddress, iov_len: byteCount)
         iovecCount = 1
         bounce = consume buffer
@@ -112,7 +111,6 @@ extension NVMeController {
     }
     inFlight[slot] = context
     if let bounce = consume bounce { inFlight.adopt(bounce, slot: slot) }
-    if !bounceSegments.isEmpty { inFlight.setSegments(slot, bounceSegments) }
     let operation: BlockOperation = kind == .write ? .write : .read
     enqueue(
       operation, namespaceIndex: nsIndex, offset: offset, length: length, slot: slot,
@@ -270,25 +268,22 @@ extension NVMeController {
       return
     }
     // Out of the table before the guest is touched (see `InFlightTable.vacate`).
-    let segments = inFlight.takeSegments(slot)
     let bounce = inFlight.vacate(slot)
-    finish(context, bounce: bounce, segments: segments)
+    finish(context, bounce: bounce)
   }
 
-  /// `bounce` and `segments`: the buffer and the guest's side of a bounced
-  /// command (freed when this returns).
-  private func finish(
-    _ context: IOContext, bounce: borrowing BounceBuffer?, segments: [DataSegment]
-  ) {
+  /// `bounce`: a bounced command's buffer, freed when this returns.
+  private func finish(_ context: IOContext, bounce: borrowing BounceBuffer?) {
     // A reset is draining: the command completes nowhere, so its data need
     // not reach the guest either. Copying it could take DMA messages while
     // the client waits for its reset (or CC write) to be answered.
     guard lifecycle.postsCompletions else { return }
     var status = context.status
     let bytes: UnsafeMutableRawBufferPointer?
+    let segments: [DataSegment]
     switch bounce {
-    case .some(let buffer): bytes = buffer.bytes
-    case .none: bytes = nil
+    case .some(let buffer): (bytes, segments) = (buffer.bytes, buffer.segments)
+    case .none: (bytes, segments) = (nil, [])
     }
     if status.isSuccess, let bytes, let memory {
       do throws(NVMeStatus) {

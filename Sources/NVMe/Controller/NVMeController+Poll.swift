@@ -51,6 +51,7 @@ extension NVMeController {
   func pollCompletionHeads() -> Int {
     var work = 0
     guard let memory else { return 0 }
+    let session = self.session
     for qid in session.activeCompletionIDs {
       guard let cq = session.completionQueues[qid] else { continue }
       let slot = DoorbellPage.completionHead(qid)
@@ -71,6 +72,8 @@ extension NVMeController {
 
   func pollSubmissionQueues() -> Int {
     guard let memory else { return 0 }
+    // The session this turn serves; see `stillServes`.
+    let session = self.session
     var work = 0
     var index = 0
     // Indexes, not a copy of the list: commands (Delete SQ) may change it.
@@ -88,7 +91,7 @@ extension NVMeController {
         sq.tail = Int(value)
       }
       var budget = Self.fetchBudgetPerQueue
-      while !sq.isEmpty, budget > 0, stillServes(sq, qid: qid) {
+      while !sq.isEmpty, budget > 0, stillServes(session) {
         budget &-= 1
         guard let entry = sq.fetch(sq.head, memory: memory) else {
           fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
@@ -96,7 +99,7 @@ extension NVMeController {
         }
         // A fetch by DMA message lets the client in meanwhile: a device
         // reset may have taken the queue away. Its command goes with it.
-        guard stillServes(sq, qid: qid) else { break }
+        guard stillServes(session) else { return work }
         sq.head = (sq.head &+ 1) % sq.size
         sq.outstanding &+= 1
         work &+= 1
@@ -110,9 +113,14 @@ extension NVMeController {
     return work
   }
 
-  /// Whether `sq` is still queue `qid` of a ready controller: a command may
-  /// change that, and so may the client during a fetch by DMA message.
-  private func stillServes(_ sq: SubmissionQueue, qid: Int) -> Bool {
-    lifecycle.serves && session.submissionQueues[qid] === sq
+  /// Whether the controller still serves the queues of `session`, the one
+  /// the turn started with. Only two things take a queue away while it is
+  /// being fetched from: a failure (CSTS.CFS), and a reset, which replaces
+  /// the session (a client message during a fetch's DMA exchange can be a
+  /// DEVICE_RESET). A command cannot: admin commands come only from queue 0,
+  /// which Delete SQ refuses, and other queues' commands touch no queue.
+  @inline(__always)
+  private func stillServes(_ session: ControllerSession) -> Bool {
+    lifecycle.serves && self.session === session
   }
 }
