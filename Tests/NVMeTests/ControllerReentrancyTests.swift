@@ -55,6 +55,15 @@ import Testing
   static let adminSQRing = ControllerHarness.adminSQ..<(ControllerHarness.adminSQ + 32 * 64)
   static let adminCQRing = ControllerHarness.adminCQ..<(ControllerHarness.adminCQ + 32 * 16)
 
+  /// An 8-block read into `buffer` on I/O queue 1.
+  static func pushRead(_ harness: ControllerHarness, commandID: UInt16, into buffer: UInt64) {
+    harness.push(
+      SubmissionQueueEntry(
+        opcode: NVMOpcode.read.rawValue, commandIdentifier: commandID, namespaceIdentifier: 1,
+        prp1: buffer, cdw12: 7),
+      queue: 1)
+  }
+
   static func reentering() throws -> (ControllerHarness, ReenteringMemory) {
     let harness = try ControllerHarness.ready()
     let memory = ReenteringMemory(harness.memory)
@@ -150,11 +159,7 @@ import Testing
     } then: {
       harness.controller.deviceReset()
     }
-    harness.push(
-      SubmissionQueueEntry(
-        opcode: NVMOpcode.read.rawValue, commandIdentifier: 9, namespaceIdentifier: 1,
-        prp1: buffer, cdw12: 7),
-      queue: 1)
+    Self.pushRead(harness, commandID: 9, into: buffer)
     harness.controller.poll()
     #expect(memory.fired)
     #expect(harness.controller.commandsInFlight == 0)
@@ -193,11 +198,7 @@ import Testing
     let (harness, memory) = try Self.reentering()
     let buffer = ControllerHarness.page(16)
     harness.recorders[0].holding = true
-    harness.push(
-      SubmissionQueueEntry(
-        opcode: NVMOpcode.read.rawValue, commandIdentifier: 5, namespaceIdentifier: 1,
-        prp1: buffer, cdw12: 7),
-      queue: 1)
+    Self.pushRead(harness, commandID: 5, into: buffer)
     harness.controller.poll()
     #expect(harness.controller.commandsInFlight == 1)
     memory.arm { address, isWrite in
