@@ -205,7 +205,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink, FunctionResetSink 
   /// arrive while a turn waits on a DMA message; the controller's reset
   /// replaces its session, which that turn checks before it goes on.
   public func functionWillReset() {
-    logger.debug("function-level reset")
+    logger.info("function reset: controller, MSI-X and config space back to defaults")
     controller.deviceReset()
   }
 
