@@ -90,6 +90,15 @@ struct FunctionLevelResetTests {
     #expect(function.configSpace == expected, "everything else is power-on")
   }
 
+  @Test("FLR drops an asserted INTx")
+  func flrDeassertsINTx() throws {
+    let (function, _, _) = try Self.wired()
+    function.signal(vector: 0)
+    #expect(function.intxAsserted)
+    function.write16(Self.deviceControl, 0x8000)
+    #expect(!function.intxAsserted)
+  }
+
   @Test("a DevCtl write without the FLR bit resets nothing")
   func plainDeviceControlWrite() throws {
     let (function, _, resetSink) = try Self.wired()
