@@ -10,7 +10,7 @@ import VFIOUser
 ///
 /// All calls come from the reactor thread (the server's message handlers
 /// and the reactor's own polling), so nothing here locks.
-public final class NVMeDevice: VFIOUserDevice, InterruptSink {
+public final class NVMeDevice: VFIOUserDevice, InterruptSink, FunctionResetSink {
   public let function: PCIFunction
   public let controller: NVMeController
   public let doorbellMode: DoorbellMode
@@ -50,6 +50,7 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
       settings: settings, namespaces: namespaces, doorbells: doorbellMapping.base,
       doorbellBytes: Int(BAR0Layout.doorbellSize))
     function.interruptSink = self
+    function.resetSink = self
     controller.interruptHandler = { [unowned self] vector in self.raise(vector: Int(vector)) }
   }
 
@@ -159,9 +160,11 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     }
   }
 
+  /// DEVICE_RESET: the same whole-function reset as a guest's FLR. The
+  /// client's interrupt wiring (SET_IRQS) is the VMM's and stays; QEMU
+  /// tears it down and sets it up again around the reset itself.
   public func reset() throws(Errno) {
-    controller.deviceReset()
-    function.reset()
+    function.functionLevelReset()
   }
 
   public func attach(dma: DMASpace, irqs: IRQTable) {
@@ -192,6 +195,18 @@ public final class NVMeDevice: VFIOUserDevice, InterruptSink {
     msixWired = false
     controller.deviceReset()
     function.reset()
+  }
+
+  // MARK: FunctionResetSink
+
+  /// An FLR (or a reset D3hot -> D0) from the guest, or DEVICE_RESET: the
+  /// controller drains its backends with completions suppressed, so nothing
+  /// reaches guest memory or fires once this returns. A config write can
+  /// arrive while a turn waits on a DMA message; the controller's reset
+  /// replaces its session, which that turn checks before it goes on.
+  public func functionWillReset() {
+    logger.info("function reset: controller, MSI-X and config space back to defaults")
+    controller.deviceReset()
   }
 
   // MARK: InterruptSink

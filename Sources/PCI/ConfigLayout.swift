@@ -7,9 +7,12 @@ struct ConfigLayout: Sendable {
   let powerManagement = 0x40
   let msix: Int?
   let pciExpress = 0x60
+  /// PMCSR.No_Soft_Reset: D3hot -> D0 keeps state (else it resets).
+  let keepsStateInD3hot: Bool
 
-  init(hasMSIX: Bool) {
+  init(hasMSIX: Bool, keepsStateInD3hot: Bool) {
     msix = hasMSIX ? 0x50 : nil
+    self.keepsStateInD3hot = keepsStateInD3hot
   }
 
   func powerOnConfig(
@@ -23,7 +26,8 @@ struct ConfigLayout: Sendable {
 
     let afterPM = msix ?? pciExpress
     PowerManagementCapability.install(
-      into: &config, at: powerManagement, next: UInt8(truncatingIfNeeded: afterPM))
+      into: &config, at: powerManagement, next: UInt8(truncatingIfNeeded: afterPM),
+      keepsStateInD3hot: keepsStateInD3hot)
     if let msix, let msixDescription {
       MSIXCapability.install(
         into: &config, at: msix, next: UInt8(truncatingIfNeeded: pciExpress),

@@ -24,17 +24,24 @@ enum PCIExpressCapability {
   static let capabilitiesValue: UInt16 = 0x0002
 
   /// Max_Payload_Size supported = 256 bytes (001), Extended Tag supported
-  /// (bit 5), Role-Based Error Reporting (bit 15, required since PCIe 1.1).
-  /// No FLR: function-level reset is not offered.
-  static let deviceCapabilitiesValue: UInt32 = 0x0000_8021
+  /// (bit 5), Role-Based Error Reporting (bit 15, required since PCIe 1.1),
+  /// Function Level Reset Capability (bit 28): Linux resets a function
+  /// through sysfs only when it finds a reset method, and FLR is its first.
+  static let deviceCapabilitiesValue: UInt32 = 0x1000_8021
 
   /// Reset default: Relaxed Ordering and No Snoop enabled, Max_Payload 128,
   /// Max_Read_Request 512 (PCIe 7.5.3.4 defaults).
   static let deviceControlValue: UInt16 = 0x2810
   /// Error reporting enables (3:0), relaxed ordering (4), max payload (7:5),
-  /// extended tag (8), no snoop (11), max read request (14:12). Phantom
-  /// functions, aux power and FLR are unsupported and stay 0.
-  static let deviceControlWritable: UInt16 = 0x79FF
+  /// extended tag (8), no snoop (11), max read request (14:12), Initiate
+  /// FLR (15: the write is acted on and the bit always reads 0, since the
+  /// reset rebuilds the register). Phantom functions and aux power are
+  /// unsupported and stay 0.
+  static let deviceControlWritable: UInt16 = 0xF9FF
+  static let initiateFunctionLevelReset: UInt16 = 1 << 15
+  /// Max_Payload_Size: a setting of the link, which an FLR leaves alone
+  /// (PCIe Base 6.6.2), like Link Control's.
+  static let maxPayloadSizeField: UInt16 = 0x00E0
   /// Correctable / non-fatal / fatal / unsupported-request detected.
   static let deviceStatusWriteOneToClear: UInt16 = 0x000F
 
@@ -51,6 +58,29 @@ enum PCIExpressCapability {
   static let linkCapabilities2Value: UInt32 = 0x0000_000E
   /// Target Link Speed 8 GT/s; read-only since the link cannot retrain.
   static let linkControl2Value: UInt16 = 0x0003
+
+  /// Whether the write just applied asked for a function-level reset.
+  static func functionLevelResetRequested(in config: ConfigSpace, capability offset: Int) -> Bool {
+    config.get16(offset &+ deviceControl) & initiateFunctionLevelReset != 0
+  }
+
+  /// The fields an FLR keeps (PCIe Base 6.6.2: link settings), as saved
+  /// from the old config and put back into the freshly reset one.
+  struct LinkSettings {
+    var maxPayloadSize: UInt16
+    var linkControl: UInt16
+
+    init(of config: ConfigSpace, capability offset: Int) {
+      maxPayloadSize = config.get16(offset &+ deviceControl) & maxPayloadSizeField
+      linkControl = config.get16(offset &+ PCIExpressCapability.linkControl) & linkControlWritable
+    }
+
+    func restore(into config: inout ConfigSpace, capability offset: Int) {
+      let control = config.get16(offset &+ deviceControl) & ~maxPayloadSizeField
+      config.set16(control | maxPayloadSize, at: offset &+ deviceControl)
+      config.set16(linkControl, at: offset &+ PCIExpressCapability.linkControl)
+    }
+  }
 
   static func install(into config: inout ConfigSpace, at offset: Int, next: UInt8) {
     config.set8(id, at: offset)

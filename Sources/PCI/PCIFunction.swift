@@ -12,6 +12,8 @@ public final class PCIFunction {
 
   /// Receives interrupts. Weak: the sink's owner outlives the wiring.
   public weak var interruptSink: (any InterruptSink)?
+  /// Resets what sits behind the BARs when the guest resets the function.
+  public weak var resetSink: (any FunctionResetSink)?
 
   let layout: ConfigLayout
   var config: ConfigSpace
@@ -20,8 +22,11 @@ public final class PCIFunction {
 
   /// Fails when the description is inconsistent: bad BAR sizes or indices,
   /// overlapping BAR slots, or an MSI-X table/PBA that does not fit its BAR.
+  /// `keepsStateInD3hot` is PMCSR.No_Soft_Reset; without it D3hot -> D0
+  /// resets the function.
   public init(
-    identity: PCIIdentity = .nvmeDefault, bars: [BARDescription], msix: MSIXDescription?
+    identity: PCIIdentity = .nvmeDefault, bars: [BARDescription], msix: MSIXDescription?,
+    keepsStateInD3hot: Bool = true
   ) throws(PCIConfigurationError) {
     var used = Set<Int>()
     for bar in bars {
@@ -35,7 +40,7 @@ public final class PCIFunction {
     self.identity = identity
     self.bars = bars.sorted { $0.index < $1.index }
     self.msixDescription = msix
-    layout = ConfigLayout(hasMSIX: msix != nil)
+    layout = ConfigLayout(hasMSIX: msix != nil, keepsStateInD3hot: keepsStateInD3hot)
     config = layout.powerOnConfig(identity: identity, bars: self.bars, msix: msix)
     msixTable = msix.map { MSIXTable(vectors: $0.vectors) }
   }
@@ -48,13 +53,26 @@ public final class PCIFunction {
   }
 
   /// Guest config write through the RO/RW/RW1C masks, then the side effects
-  /// of the registers it may have touched. False when out of range.
+  /// of the registers it may have touched: a function-level reset when it
+  /// set Initiate FLR or (without No_Soft_Reset) took the function from
+  /// D3hot to D0. False when out of range.
   public func configWrite(offset: Int, bytes: [UInt8]) -> Bool {
     let before = InterruptControl(of: self)
     let previousPowerState = powerState
+    let linkSettings = PCIExpressCapability.LinkSettings(
+      of: config, capability: layout.pciExpress)
     guard config.write(offset: offset, bytes: bytes) else { return false }
     PowerManagementCapability.refuseUnsupportedState(
       in: &config, capability: layout.powerManagement, previous: previousPowerState)
+    let softReset =
+      !layout.keepsStateInD3hot && previousPowerState == .d3hot && powerState == .d0
+    if softReset
+      || PCIExpressCapability.functionLevelResetRequested(
+        in: config, capability: layout.pciExpress)
+    {
+      functionLevelReset(keeping: linkSettings)
+      return true
+    }
     interruptControlChanged(from: before)
     return true
   }
@@ -91,6 +109,22 @@ public final class PCIFunction {
   }
 
   // MARK: Reset
+
+  /// A function-level reset (PCIe Base 6.6.2) from outside the guest's
+  /// config writes, e.g. a vfio-user DEVICE_RESET: the reset sink resets
+  /// the device behind the BARs, then config space, the MSI-X table and PBA
+  /// return to their defaults, keeping only the link settings (Max_Payload_Size,
+  /// Link Control). The OS saves and restores the rest around the reset.
+  public func functionLevelReset() {
+    functionLevelReset(
+      keeping: PCIExpressCapability.LinkSettings(of: config, capability: layout.pciExpress))
+  }
+
+  private func functionLevelReset(keeping linkSettings: PCIExpressCapability.LinkSettings) {
+    resetSink?.functionWillReset()
+    reset()
+    linkSettings.restore(into: &config, capability: layout.pciExpress)
+  }
 
   /// Power-on state again: BAR addresses, command, status, power state,
   /// MSI-X control, table (all vectors masked) and pending bits. Identity,

@@ -9,8 +9,8 @@ public enum PowerState: UInt8, Sendable, Hashable {
 /// The Power Management capability (id 0x01, PCI PM 1.2 = version 3).
 ///
 /// Only D0 and D3hot are supported, as on most NVMe SSDs. No_Soft_Reset is
-/// set: going D3hot -> D0 keeps all state, so the OS need not re-program the
-/// function (and we need not model a reset on that edge).
+/// a property of the function (read-only to the guest): set, D3hot -> D0
+/// keeps all state; clear, that edge resets the function as an FLR does.
 enum PowerManagementCapability {
   static let id: UInt8 = 0x01
   static let length = 8
@@ -20,11 +20,14 @@ enum PowerManagementCapability {
   static let powerStateMask: UInt16 = 0x0003
   static let noSoftReset: UInt16 = 1 << 3
 
-  static func install(into config: inout ConfigSpace, at offset: Int, next: UInt8) {
+  static func install(
+    into config: inout ConfigSpace, at offset: Int, next: UInt8, keepsStateInD3hot: Bool
+  ) {
     config.set8(id, at: offset)
     config.set8(next, at: offset &+ 1)
     config.set16(capabilities, at: offset &+ 2)
-    config.set16(noSoftReset | UInt16(PowerState.d0.rawValue), at: offset &+ pmcsrOffset)
+    let flags = keepsStateInD3hot ? noSoftReset : 0
+    config.set16(flags | UInt16(PowerState.d0.rawValue), at: offset &+ pmcsrOffset)
     config.setMasks(writable: powerStateMask, at: offset &+ pmcsrOffset)
   }
 

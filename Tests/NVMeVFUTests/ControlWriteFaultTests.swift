@@ -1,4 +1,5 @@
 import NVMe
+import NVMeHostDriver
 import TestSupport
 import Testing
 import VFIOUser
@@ -6,12 +7,13 @@ import VFIOUserClient
 
 extension NVMeVFUTests {
   /// Guest RAM shared without descriptors, a read held in the backend, then a
-  /// CC write that disables the controller (a reset) or asks for a shutdown.
+  /// CC write that disables the controller (a reset) or asks for a shutdown,
+  /// or a config write of Initiate FLR (a whole-function reset).
   /// The client waits for that write's reply (QEMU does, holding its big
   /// lock), so the reply must be the very next message: no DMA_WRITE of the
   /// read's data or completion before it. Afterwards a reset has dropped the
   /// read, and a shutdown completes it and then reports SHST complete.
-  @Test(arguments: ["reset", "shutdown"])
+  @Test(arguments: ["reset", "flr", "shutdown"])
   func aControlWriteWithAnFdlessReadInFlightIsAnsweredFirst(kind: String) throws {
     let held = try #require(TestBackend(size: 1 << 20, gated: true))
     held.setReleaseOnDrain(true)
@@ -30,10 +32,16 @@ extension NVMeVFUTests {
       })
 
     let cc = try host.client.regionRead32(0, offset: RegisterOffset.cc)
-    let value = kind == "reset" ? cc & ~1 : (cc & ~(0b11 << 14)) | 1 << 14
     var writer = WireWriter()
-    writer.write(value)
-    let access = RegionAccess(offset: RegisterOffset.cc, region: 0, count: 4)
+    let access: RegionAccess
+    if kind == "flr" {
+      // Initiate FLR in PCIe Device Control, in config space (region 7).
+      writer.write(UInt16(0x8000 | 0x2810))
+      access = RegionAccess(offset: NVMeHost.deviceControlOffset, region: 7, count: 2)
+    } else {
+      writer.write(kind == "reset" ? cc & ~1 : (cc & ~(0b11 << 14)) | 1 << 14)
+      access = RegionAccess(offset: RegisterOffset.cc, region: 0, count: 4)
+    }
     let id = try host.client.connection.sendCommand(
       .regionWrite, payload: access.encoded + writer.bytes)
     var first = try host.client.connection.receive(timeoutMilliseconds: 5000)
@@ -42,7 +50,7 @@ extension NVMeVFUTests {
     guard first.header.kind == .reply else { return }
 
     switch kind {
-    case "reset":
+    case "reset", "flr":
       #expect(ProcessProbe.eventually { held.snapshot.completed == 1 }, "drained")
       let csts = try host.client.regionRead32(0, offset: RegisterOffset.csts)
       #expect(csts & 1 == 0, "not ready after CC.EN = 0")

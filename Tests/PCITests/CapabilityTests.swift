@@ -65,13 +65,15 @@ struct CapabilityTests {
     #expect(function.read32(base + 0x2C).map { $0 & 0xFE } == 0x0E)  // 2.5/5/8 GT/s
   }
 
-  @Test("PCIe device control: MPS/MRRS writable, FLR and reserved bits not")
+  @Test("PCIe device control: MPS/MRRS writable, reserved bits not, FLR reads 0")
   func pcieDeviceControl() throws {
     let function = try Fixture.function()
     let control = 0x68
     #expect(function.read16(control) == 0x2810)
-    function.write16(control, 0xFFFF)
+    function.write16(control, 0x7FFF)
     #expect(function.read16(control) == 0x79FF)
+    function.write16(control, 0xFFFF)  // Initiate FLR: a reset to the defaults
+    #expect(function.read16(control) == 0x28F0, "defaults, but MPS survives the FLR")
     function.write16(control, 0x2030)  // MPS 256, MRRS 512, relaxed ordering
     #expect(function.read16(control) == 0x2030)
   }

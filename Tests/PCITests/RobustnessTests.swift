@@ -39,12 +39,19 @@ struct RobustnessTests {
   @Test("a whole-space write of all-ones keeps identity and caps intact")
   func wholeSpaceWrite() throws {
     let function = try Fixture.function()
-    #expect(function.configWrite(offset: 0, bytes: Array(repeating: 0xFF, count: 4096)))
+    var ones = Array(repeating: UInt8(0xFF), count: 4096)
+    ones[0x69] = 0x7F  // all but Initiate FLR
+    #expect(function.configWrite(offset: 0, bytes: ones))
     #expect(function.read32(0x00) == 0x5646_4E56)
     #expect(function.read32(0x08) == 0x0108_0200)
     #expect(function.read8(0x34) == 0x40)
     #expect(function.read16(0x52) == 0xC045)
     #expect(function.powerState == .d3hot)
+    // With Initiate FLR too, the write resets the function, caps intact.
+    #expect(function.configWrite(offset: 0, bytes: Array(repeating: 0xFF, count: 4096)))
+    #expect(function.read32(0x00) == 0x5646_4E56)
+    #expect(function.read16(0x52) == 0x0045)
+    #expect(function.powerState == .d0)
   }
 
   @Test("table and PBA accesses with extreme offsets are refused")
