@@ -173,6 +173,9 @@ import Testing
     let lsi = harness.admin(
       .getLogPage, prp1: ControllerHarness.dataBase, cdw10: 0x06 | 140 << 16, cdw11: 1 << 16)
     #expect(lsi?.status == .invalidField, "nor an LSI")
+    // No event is tied to this log, so RAE changes nothing.
+    let (retained, again) = harness.getLogPage(0x06, bytes: 564, rae: true)
+    #expect(retained == .success && again[4] == 0x10)
     let (whole, full) = harness.getLogPage(0x06, bytes: 1024)
     #expect(whole == .success)
     #expect(full[564..<1024].allSatisfy { $0 == 0xCC }, "no more than the log is written")
