@@ -89,7 +89,8 @@ import Testing
     #expect(field(page, 80, as: UInt32.self) == 0x0002_0000)
     #expect(field(page, 92, as: UInt32.self) == 1 << 8)  // OAES: namespace attribute notices
     #expect(page[111] == 1)  // I/O controller
-    #expect(field(page, 256, as: UInt16.self) == 1 << 1 | 1 << 8)  // OACS: Format, DBBUF
+    // OACS: Format, Device Self-test, Doorbell Buffer Config.
+    #expect(field(page, 256, as: UInt16.self) == 1 << 1 | 1 << 4 | 1 << 8)
     #expect(page[258] == 3)  // ACL
     #expect(page[259] == 3)  // AERL: 4 outstanding
     #expect(page[260] == 0b11)  // FRMW: 1 slot, read-only

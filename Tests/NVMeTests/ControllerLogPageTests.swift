@@ -12,7 +12,7 @@ import Testing
     let (status, page) = harness.getLogPage(0x00, bytes: 1024)
     #expect(status == .success)
     for lid in 0...255 {
-      let expected: UInt32 = lid <= 5 ? 1 : 0
+      let expected: UInt32 = lid <= 6 ? 1 : 0
       #expect(field(page, lid * 4, as: UInt32.self) == expected, "LID \(lid)")
     }
     #expect(page[1024...].allSatisfy { $0 == 0xCC })
@@ -228,19 +228,19 @@ import Testing
     #expect(status == .success)
     let admin = { (opcode: UInt8) in field(page, Int(opcode) * 4, as: UInt32.self) }
     let io = { (opcode: UInt8) in field(page, 1024 + Int(opcode) * 4, as: UInt32.self) }
-    for opcode: UInt8 in [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0C] {
+    for opcode: UInt8 in [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0C, 0x14] {
       #expect(admin(opcode) == 1, "admin \(opcode)")
     }
     // Format NVM: LBCC, NCC, NIC, and exclusive per namespace.
     #expect(admin(0x80) == 0x0001_000F)
-    for opcode: UInt8 in [0x10, 0x11, 0x14, 0x18, 0x84] { #expect(admin(opcode) == 0) }
+    for opcode: UInt8 in [0x10, 0x11, 0x18, 0x84] { #expect(admin(opcode) == 0) }
     for opcode: UInt8 in [0x00, 0x02, 0x05, 0x0C] { #expect(io(opcode) == 1, "io \(opcode)") }
     for opcode: UInt8 in [0x01, 0x08, 0x09] { #expect(io(opcode) == 0b11, "io \(opcode)") }
     for opcode: UInt8 in [0x04, 0x0D, 0x19] { #expect(io(opcode) == 0) }
     #expect(page[2048..<4096].allSatisfy { $0 == 0 })
   }
 
-  @Test(arguments: [UInt8(0x06), 0x07, 0x08, 0x0D, 0x70, 0x81, 0xC0, 0xFF])
+  @Test(arguments: [UInt8(0x07), 0x08, 0x09, 0x0D, 0x70, 0x81, 0xC0, 0xFF])
   func unknownLogPageIsRefused(lid: UInt8) throws {
     let harness = try ControllerHarness.ready()
     let (status, page) = harness.getLogPage(lid, bytes: 512)

@@ -29,6 +29,7 @@ extension NVMeController {
         dw0 = nil
       case .formatNVM: dw0 = try formatNVM(sqe)
       case .doorbellBufferConfig: dw0 = try doorbellBufferConfig(sqe)
+      case .deviceSelfTest: dw0 = try deviceSelfTest(sqe)
       default: throw .invalidOpcode
       }
       if let dw0 { complete(sqid: 0, cid: cid, status: .success, dw0: dw0) }
@@ -86,6 +87,7 @@ extension NVMeController {
       guard !namespaces[index].isReadOnly else { throw .namespaceWriteProtected }
       guard namespaces[index].supportsFormat(lbaf) else { throw .invalidFormat }
     }
+    selfTestSeesFormat(of: targets)
     for index in targets {
       _ = namespaces[index].reformat(to: lbaf)
       changedNamespaces.note(namespaces[index].id)

@@ -256,6 +256,10 @@ extension NVMeController {
 
   /// One backend request finished; the command completes with its last part.
   func ioPartCompleted(_ completion: BlockCompletion) {
+    if completion.tag == Self.selfTestTag {
+      selfTestReadCompleted(completion)
+      return
+    }
     let slot = Int(truncatingIfNeeded: completion.tag)
     guard inFlight.isLive(slot) else { return }
     var context = inFlight[slot]

@@ -18,11 +18,13 @@ extension NVMeController {
       serialNumber: settings.serialNumber, modelNumber: settings.modelNumber,
       firmwareRevision: settings.firmwareRevision, mdtsExponent: settings.mdtsExponent,
       controllerID: 0,
-      oacs: ControllerIdentity.OACS.formatNVM | ControllerIdentity.OACS.doorbellBufferConfig,
+      oacs: ControllerIdentity.OACS.formatNVM | ControllerIdentity.OACS.doorbellBufferConfig
+        | ControllerIdentity.OACS.deviceSelfTest,
       acl: 3, aerl: 3,
       frmw: 0b0000_0011, elpe: UInt8(clamping: errorLog.capacity - 1), tnvmcap: capacity,
       maxcmd: UInt16(clamping: settings.maxQueueEntries), nn: namespaceCount, oncs: oncs,
       fna: 0, volatileWriteCachePresent: true, flushBroadcastSupported: true, sgls: sgls,
+      edstt: extendedSelfTestMinutes, dsto: ControllerIdentity.DSTO.oneOperationAtATime,
       subnqn: "nqn.2026-11.io.nvme-vfu:\(settings.serialNumber)")
   }
 

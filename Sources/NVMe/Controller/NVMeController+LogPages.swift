@@ -2,7 +2,7 @@ extension NVMeController {
   /// Log pages this controller returns.
   static let supportedLogPages: [LogPageID] = [
     .supportedLogPages, .errorInformation, .smartHealth, .firmwareSlot, .changedNamespaceList,
-    .commandsSupportedAndEffects,
+    .commandsSupportedAndEffects, .deviceSelfTest,
   ]
 
   func getLogPage(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
@@ -33,6 +33,10 @@ extension NVMeController {
       if !request.retainAsyncEvent { changedNamespaces.clear() }
     case .commandsSupportedAndEffects:
       page = Self.commandEffects.encode()
+    case .deviceSelfTest:
+      // No log specific parameter or identifier is defined for it.
+      guard request.lsp == 0, request.logSpecificIdentifier == 0 else { throw .invalidField }
+      page = selfTestLog.encode()
     default:
       throw .invalidLogPage
     }
@@ -85,7 +89,7 @@ extension NVMeController {
     for opcode: AdminOpcode in [
       .deleteIOSubmissionQueue, .createIOSubmissionQueue, .getLogPage, .deleteIOCompletionQueue,
       .createIOCompletionQueue, .identify, .abort, .setFeatures, .getFeatures,
-      .asynchronousEventRequest, .doorbellBufferConfig,
+      .asynchronousEventRequest, .doorbellBufferConfig, .deviceSelfTest,
     ] {
       admin[opcode.rawValue] = E.supported
     }

@@ -31,6 +31,7 @@ extension NVMeController {
       work &+= pollCompletionHeads()
       work &+= pollSubmissionQueues()
     }
+    if selfTest != nil { work &+= advanceSelfTest() }
     submitBackends()
     work &+= reapBackends()
     raisePendingInterrupts()

@@ -169,6 +169,7 @@ extension NVMeController {
     let shutdown = lifecycle.resetBegins()
     drainBackends()
     inFlight.releaseAllContexts()
+    selfTestSeesReset()
     session = newSession()
     doorbells.clearAll()
     lifecycle.resetEnds(shutdown: shutdown)

@@ -78,6 +78,12 @@ public final class NVMeController {
   var deferredConfigurationWrites: [UInt32]?
   /// Bit-bucket reads land here; allocated on first use.
   var discardBufferStorage: UnsafeMutableRawBufferPointer?
+  /// Device self-test: the run in progress, its log, and its one read.
+  var selfTest: SelfTestRun?
+  var selfTestLog = DeviceSelfTestLog()
+  var selfTestReadInFlight = false
+  var selfTestBufferStorage: UnsafeMutableRawBufferPointer?
+  let selfTestVector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
 
   public init(
     settings: ControllerSettings, namespaces: [Namespace],
@@ -105,6 +111,16 @@ public final class NVMeController {
 
   deinit {
     discardBufferStorage?.deallocate()
+    selfTestBufferStorage?.deallocate()
+    selfTestVector.deallocate()
+  }
+
+  var selfTestBuffer: UnsafeMutableRawBufferPointer {
+    if let buffer = selfTestBufferStorage { return buffer }
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: SelfTestRun.chunkBytes, alignment: 4096)
+    selfTestBufferStorage = buffer
+    return buffer
   }
 
   var discardBuffer: UnsafeMutableRawBufferPointer {

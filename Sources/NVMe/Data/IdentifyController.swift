@@ -76,6 +76,16 @@ public struct ControllerIdentity: Sendable, Hashable {
   /// NPSS is derived: count of descriptors minus one.
   public var powerStates: [PowerStateDescriptor]
 
+  /// Extended Device Self-test Time in minutes (EDSTT, bytes 317:316).
+  public var edstt: UInt16
+  /// Device Self-test Options (DSTO, byte 318).
+  public var dsto: UInt8
+
+  public enum DSTO {
+    /// Bit 0: one device self-test operation at a time in the subsystem.
+    public static let oneOperationAtATime: UInt8 = 1 << 0
+  }
+
   /// OACS bits (Base 2.0 Fig. 275, bytes 257:256).
   public enum OACS {
     public static let securitySendReceive: UInt16 = 1 << 0
@@ -146,7 +156,7 @@ public struct ControllerIdentity: Sendable, Hashable {
     fuses: UInt16 = 0, fna: UInt8 = FNA.formatAppliesToAllNamespaces,
     volatileWriteCachePresent: Bool = true, flushBroadcastSupported: Bool = true,
     awun: UInt16 = 0, awupf: UInt16 = 0, nvscc: UInt8 = 0,
-    sgls: UInt32 = 0, mnan: UInt32 = 0,
+    sgls: UInt32 = 0, mnan: UInt32 = 0, edstt: UInt16 = 0, dsto: UInt8 = 0,
     subnqn: String,
     powerStates: [PowerStateDescriptor] = [PowerStateDescriptor()]
   ) {
@@ -188,6 +198,8 @@ public struct ControllerIdentity: Sendable, Hashable {
     self.nvscc = nvscc
     self.sgls = sgls
     self.mnan = mnan
+    self.edstt = edstt
+    self.dsto = dsto
     self.subnqn = subnqn
     self.powerStates = powerStates
   }
@@ -229,6 +241,8 @@ public struct ControllerIdentity: Sendable, Hashable {
     page.put(wctemp, at: 266)
     page.put(cctemp, at: 268)
     page.put128(low: tnvmcap, at: 280)
+    page.put(edstt, at: 316)
+    page.put(dsto, at: 318)
     page.put(kas, at: 320)
     page.put(UInt8((sqesMax & 0xF) << 4 | (sqesMin & 0xF)), at: 512)
     page.put(UInt8((cqesMax & 0xF) << 4 | (cqesMin & 0xF)), at: 513)

@@ -77,6 +77,7 @@ extension NVMeStatus {
   public static let namespaceIsPrivate = specific(0x19)
   public static let namespaceNotAttached = specific(0x1A)
   public static let controllerListInvalid = specific(0x1C)
+  public static let deviceSelfTestInProgress = specific(0x1D, dnr: false)
   public static let invalidControllerIdentifier = specific(0x1F)
   // NVM command set specific (NVM Command Set 1.0, figure 19).
   public static let conflictingAttributes = specific(0x80)
