@@ -99,7 +99,7 @@ public final class MemoryBackend: BlockBackend {
       return 0
     case .copy(let source):
       // memmove, inline like every other request here: the controller's
-      // MCL (4 MiB) bounds it to well under a millisecond of the reactor.
+      // MCL (4 MiB) bounds it to about a millisecond of the reactor.
       if isReadOnly { return EROFS }
       guard let to = checkedRange(request.offset, request.length),
         let from = checkedRange(source, request.length)

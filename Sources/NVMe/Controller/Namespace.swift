@@ -66,8 +66,9 @@ public final class Namespace {
   }
 
   /// Copy's limits, the same in bytes for every format. One command copies
-  /// at most 4 MiB: the memory backend moves it inline on the reactor (about
-  /// half a millisecond), the file backend on its helper thread, which also
+  /// at most 4 MiB: the memory backend moves it inline on the reactor (0.7-5.6
+  /// ms measured, 1 GiB store, shared 2-vCPU VM), the file backend on its
+  /// helper thread, which also
   /// serves flushes and discards (tens of ms on ext4 with O_DIRECT; see
   /// `SyncWorker+Copy.swift` in BlockIO). A single range may be the whole
   /// copy. 128 ranges of 32 bytes are one 4 KiB page of descriptors.
