@@ -11,12 +11,17 @@ public enum BlockOperation: Sendable, Hashable {
   case discard
   /// Write zeroes over `[offset, offset + length)`, deallocating where cheap.
   case writeZeroes
+  /// Copy `[source, source + length)` to `[offset, offset + length)` inside
+  /// the store, as if read whole and then written (overlap is allowed).
+  /// With `forceUnitAccess` the destination is durable when it completes.
+  case copy(source: UInt64)
 }
 
 /// One request. For `.read` and `.write`, `iovecs` point straight into guest
 /// memory (zero copy) and stay valid until the request's completion has been
 /// reaped; the backend must not touch them after that. The other operations
-/// ignore `iovecs` and use `length`.
+/// ignore `iovecs` and use `length`. Every backend does `.copy` itself (the
+/// controller never bounces a copy through guest-visible buffers).
 public struct BlockRequest {
   public var operation: BlockOperation
   public var offset: UInt64

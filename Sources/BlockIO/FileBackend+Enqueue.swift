@@ -40,6 +40,7 @@ extension FileBackend {
         case .read, .write: prepareTransfer(index, request)
         case .flush: prepareFlush(index)
         case .discard, .writeZeroes: prepareRange(index, request)
+        case .copy(let source): prepareCopy(index, request, source: source)
         }
       }
     if let result { finishEarly(index, result) }
@@ -144,6 +145,19 @@ extension FileBackend {
     guard fits(request.offset, request.length) else { return EIO }
     if request.length == 0 { return 0 }
     let kind: SyncWorker.Kind = request.operation == .discard ? .discard : .writeZeroes
+    queueJob(index, kind, offset: request.offset, length: request.length)
+    return nil
+  }
+
+  /// On the helper thread, like the other calls that block (see
+  /// `SyncWorker+Copy.swift`); O_DIRECT needs all three values aligned.
+  private func prepareCopy(_ index: Int32, _ request: BlockRequest, source: UInt64) -> Int32? {
+    if isReadOnly { return EROFS }
+    guard fits(request.offset, request.length), fits(source, request.length) else { return EIO }
+    if request.length == 0 { return 0 }
+    let mask = UInt64(alignment &- 1)
+    if (request.offset | source | request.length) & mask != 0 { return EINVAL }
+    let kind = SyncWorker.Kind.copy(source: source, durable: request.forceUnitAccess)
     queueJob(index, kind, offset: request.offset, length: request.length)
     return nil
   }

@@ -48,6 +48,10 @@ public final class NullBackend: BlockBackend {
     case .discard, .writeZeroes:
       if isReadOnly { return EROFS }
       return fits(request.offset, request.length) ? 0 : EIO
+    case .copy(let source):
+      // Nothing to move: every block reads as zeroes already.
+      if isReadOnly { return EROFS }
+      return fits(request.offset, request.length) && fits(source, request.length) ? 0 : EIO
     }
   }
 

@@ -4,14 +4,18 @@ import POSIX
 
 /// A helper thread for the calls that block: fdatasync (when the kernel
 /// refuses aio FDSYNC, or after a FUA write without RWF_DSYNC), hole
-/// punching and zeroing. The reactor posts jobs and takes results; each
+/// punching, zeroing and copies (`SyncWorker+Copy.swift`). The reactor posts jobs and takes results; each
 /// result also bumps `notifyFD` (the backend's completion eventfd) so the
 /// reactor wakes up.
 ///
 /// @unchecked Sendable: `jobs`, `results` and `stopping` are only touched
 /// under `lock`; the fallocate modes and zero buffer only by the thread.
 final class SyncWorker: @unchecked Sendable {
-  enum Kind: Sendable { case dataSync, discard, writeZeroes }
+  enum Kind: Sendable {
+    case dataSync, discard, writeZeroes
+    /// `length` bytes from `source` to the job's offset; `durable`: then fdatasync.
+    case copy(source: UInt64, durable: Bool)
+  }
 
   struct Job: Sendable {
     var slot: Int32
@@ -25,7 +29,7 @@ final class SyncWorker: @unchecked Sendable {
     var errno: Int32
   }
 
-  private let fd: FileDescriptor
+  let fd: FileDescriptor
   private let notifyFD: FileDescriptor
   private let lock: UnsafeMutablePointer<pthread_mutex_t>
   private let wake: UnsafeMutablePointer<pthread_cond_t>
@@ -38,6 +42,8 @@ final class SyncWorker: @unchecked Sendable {
   private var zeroRange: Bool
   private var zeroes: UnsafeMutableRawPointer?
   private static let zeroChunk = 1024 * 1024
+  /// copy_file_range works on this file (cleared on the first refusal).
+  var copyFileRange = true
   // The owner's own.
   private var thread: pthread_t?
 
@@ -144,6 +150,10 @@ final class SyncWorker: @unchecked Sendable {
       if let done = tryZeroRange(job) { return done }
       // A hole reads back as zeroes too.
       if let done = tryPunchHole(job) { return done }
+    case .copy(let source, let durable):
+      let result = copy(from: source, to: job.offset, length: job.length)
+      guard result == 0, durable else { return result }
+      return retryingEINTR({ fdatasync(fd.rawValue) }) == 0 ? 0 : errno
     }
     return writeZeroes(job)
   }

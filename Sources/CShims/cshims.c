@@ -86,3 +86,11 @@ int cshim_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SO
 int cshim_fallocate(int fd, int mode, int64_t offset, int64_t length) {
   return fallocate(fd, mode, (off_t)offset, (off_t)length);
 }
+
+int64_t cshim_copy_file_range(int fd, int64_t *source, int64_t *destination, uint64_t length) {
+  off_t in = (off_t)*source, out = (off_t)*destination;
+  ssize_t copied = copy_file_range(fd, &in, fd, &out, (size_t)length, 0);
+  *source = (int64_t)in;
+  *destination = (int64_t)out;
+  return (int64_t)copied;
+}

@@ -211,7 +211,7 @@ import Testing
     #expect(harness.io(H.rw(.compare, slba: 0, blocks: 1, prp1: H.page(50))) == .success)
   }
 
-  @Test(arguments: [UInt8(0x03), 0x04, 0x06, 0x0D, 0x0E, 0x11, 0x15, 0x19, 0x7F, 0x80, 0xFF])
+  @Test(arguments: [UInt8(0x03), 0x04, 0x06, 0x0D, 0x0E, 0x11, 0x15, 0x7F, 0x80, 0xFF])
   func unknownIOOpcodeIsInvalidOpcode(opcode: UInt8) throws {
     let harness = try H.ready()
     let sqe = SubmissionQueueEntry(opcode: opcode, commandIdentifier: 0, namespaceIdentifier: 1)

@@ -103,8 +103,9 @@ import Testing
     #expect(page[512] == 0x66 && page[513] == 0x44)  // SQES, CQES
     #expect(field(page, 514, as: UInt16.self) == 256)  // MAXCMD
     #expect(field(page, 516, as: UInt32.self) == 2)  // NN
-    // ONCS: Compare, DSM, Write Zeroes, Save/Select, Timestamp, Verify.
-    #expect(field(page, 520, as: UInt16.self) == 0b1101_1101)
+    // ONCS: Compare, DSM, Write Zeroes, Save/Select, Timestamp, Verify, Copy.
+    #expect(field(page, 520, as: UInt16.self) == 0b1_1101_1101)
+    #expect(field(page, 534, as: UInt16.self) == 1)  // OCFS: Copy format 0
     #expect(field(page, 522, as: UInt16.self) == 0)  // no fused operations
     #expect(page[525] == 0b111)  // VWC present, flush broadcast supported
     // SGLS: supported, byte aligned, bit bucket; no "longer than data" (bit 18).

@@ -235,8 +235,8 @@ import Testing
     #expect(admin(0x80) == 0x0001_000F)
     for opcode: UInt8 in [0x10, 0x11, 0x18, 0x84] { #expect(admin(opcode) == 0) }
     for opcode: UInt8 in [0x00, 0x02, 0x05, 0x0C] { #expect(io(opcode) == 1, "io \(opcode)") }
-    for opcode: UInt8 in [0x01, 0x08, 0x09] { #expect(io(opcode) == 0b11, "io \(opcode)") }
-    for opcode: UInt8 in [0x04, 0x0D, 0x19] { #expect(io(opcode) == 0) }
+    for opcode: UInt8 in [0x01, 0x08, 0x09, 0x19] { #expect(io(opcode) == 0b11, "io \(opcode)") }
+    for opcode: UInt8 in [0x04, 0x0D] { #expect(io(opcode) == 0) }
     #expect(page[2048..<4096].allSatisfy { $0 == 0 })
   }
 

@@ -34,4 +34,9 @@ int cshim_accept_cloexec(int listener);
 // Returns 0 or -1 with errno set.
 int cshim_fallocate(int fd, int mode, int64_t offset, int64_t length);
 
+// copy_file_range(2) within one file, at explicit offsets (advanced by the
+// call); glibc declares it only with _GNU_SOURCE. Returns the bytes copied
+// or -1 with errno set.
+int64_t cshim_copy_file_range(int fd, int64_t *source, int64_t *destination, uint64_t length);
+
 #endif

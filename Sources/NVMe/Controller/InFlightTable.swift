@@ -2,7 +2,7 @@ import Glibc
 
 /// What an I/O command does once its backend requests finish.
 enum IOKind: Sendable {
-  case read, write, compare, verify, flush, writeZeroes, deallocate
+  case read, write, compare, verify, flush, writeZeroes, deallocate, copy
 }
 
 /// One command handed to a backend, from fetch to completion. Plain values

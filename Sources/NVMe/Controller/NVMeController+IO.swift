@@ -22,6 +22,7 @@ extension NVMeController {
       case .flush: try flush(sqe, queue: sq)
       case .writeZeroes: try writeZeroes(sqe, queue: sq)
       case .datasetManagement: try datasetManagement(sqe, queue: sq)
+      case .copy: try copy(sqe, queue: sq)
       default: throw .invalidOpcode
       }
     } catch {
@@ -31,7 +32,7 @@ extension NVMeController {
     }
   }
 
-  private func lookup(_ nsid: UInt32) throws(NVMeStatus) -> (index: Int, namespace: Namespace) {
+  func lookup(_ nsid: UInt32) throws(NVMeStatus) -> (index: Int, namespace: Namespace) {
     guard let index = namespaceIndex(nsid) else { throw .invalidNamespaceOrFormat }
     return (index, namespaces[index])
   }
@@ -227,7 +228,7 @@ extension NVMeController {
 
   /// A command with no data buffer: `parts` backend requests, or none (then
   /// it completes now).
-  private func start(
+  func start(
     _ sqe: SubmissionQueueEntry, queue sq: SubmissionQueue, kind: IOKind, parts: Int,
     lba: UInt64 = 0, _ issue: (Int) -> Void
   ) throws(NVMeStatus) {
@@ -327,7 +328,7 @@ extension NVMeController {
     case .write:
       health.hostWriteCommands &+= 1
       bytesWritten &+= context.bytes
-    case .writeZeroes, .flush, .deallocate: break
+    case .writeZeroes, .flush, .deallocate, .copy: break
     }
     if context.kind == .read || context.kind == .write,
       Int(context.submissionQueueID) < session.submissionQueues.count,

@@ -7,6 +7,7 @@ extension NVMeController {
       ControllerIdentity.ONCS.compare | ControllerIdentity.ONCS.datasetManagement
       | ControllerIdentity.ONCS.writeZeroes | ControllerIdentity.ONCS.timestamp
       | ControllerIdentity.ONCS.verify | ControllerIdentity.ONCS.saveSelectInFeatures
+      | ControllerIdentity.ONCS.copy
     // No SGLS bit 18: the SGL walker requires descriptors to add up to
     // exactly the transfer length (Data SGL Length Invalid otherwise).
     let sgls =
@@ -23,7 +24,8 @@ extension NVMeController {
       acl: 3, aerl: 3,
       frmw: 0b0000_0011, elpe: UInt8(clamping: errorLog.capacity - 1), tnvmcap: capacity,
       maxcmd: UInt16(clamping: settings.maxQueueEntries), nn: namespaceCount, oncs: oncs,
-      fna: 0, volatileWriteCachePresent: true, flushBroadcastSupported: true, sgls: sgls,
+      fna: 0, volatileWriteCachePresent: true, flushBroadcastSupported: true,
+      ocfs: CopyDescriptorFormat.supportedMask, sgls: sgls,
       edstt: extendedSelfTestMinutes, dsto: ControllerIdentity.DSTO.oneOperationAtATime,
       subnqn: "nqn.2026-11.io.nvme-vfu:\(settings.serialNumber)")
   }

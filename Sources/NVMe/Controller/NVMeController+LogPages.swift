@@ -100,7 +100,7 @@ extension NVMeController {
     for opcode: NVMOpcode in [.flush, .read, .compare, .verify] {
       io[opcode.rawValue] = E.supported
     }
-    for opcode: NVMOpcode in [.write, .writeZeroes, .datasetManagement] {
+    for opcode: NVMOpcode in [.write, .writeZeroes, .datasetManagement, .copy] {
       io[opcode.rawValue] = E.supported | E.logicalBlockContentChange
     }
     return CommandEffectsLog(admin: admin, io: io)

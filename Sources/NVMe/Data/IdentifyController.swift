@@ -69,6 +69,8 @@ public struct ControllerIdentity: Sendable, Hashable {
   public var awupf: UInt16
   /// NVM Vendor Specific Command Configuration.
   public var nvscc: UInt8
+  /// Optional Copy Formats Supported (OCFS): bit n = Copy descriptor format n.
+  public var ocfs: UInt16
   public var sgls: UInt32
   /// Maximum Number of Allowed Namespaces (MNAN); 0 = not reported.
   public var mnan: UInt32
@@ -156,7 +158,7 @@ public struct ControllerIdentity: Sendable, Hashable {
     fuses: UInt16 = 0, fna: UInt8 = FNA.formatAppliesToAllNamespaces,
     volatileWriteCachePresent: Bool = true, flushBroadcastSupported: Bool = true,
     awun: UInt16 = 0, awupf: UInt16 = 0, nvscc: UInt8 = 0,
-    sgls: UInt32 = 0, mnan: UInt32 = 0, edstt: UInt16 = 0, dsto: UInt8 = 0,
+    ocfs: UInt16 = 0, sgls: UInt32 = 0, mnan: UInt32 = 0, edstt: UInt16 = 0, dsto: UInt8 = 0,
     subnqn: String,
     powerStates: [PowerStateDescriptor] = [PowerStateDescriptor()]
   ) {
@@ -200,6 +202,7 @@ public struct ControllerIdentity: Sendable, Hashable {
     self.mnan = mnan
     self.edstt = edstt
     self.dsto = dsto
+    self.ocfs = ocfs
     self.subnqn = subnqn
     self.powerStates = powerStates
   }
@@ -255,6 +258,7 @@ public struct ControllerIdentity: Sendable, Hashable {
     page.put(awun, at: 526)
     page.put(awupf, at: 528)
     page.put(nvscc, at: 530)
+    page.put(ocfs, at: 534)
     page.put(sgls, at: 536)
     page.put(mnan, at: 540)
     // SUBNQN is a NUL-terminated UTF-8 string; 255 bytes keep the terminator.

@@ -46,6 +46,7 @@ enum CommandSeeds {
       ("raw-registers", rawRegisters()), ("bounce-hold-reset", bounceHoldReset()),
       ("format", format()), ("failures", failures()), ("reentry", reentry()),
       ("reentry-bounce", reentryBounce()), ("shadow-doorbells", shadowDoorbells()),
+      ("copy", copy()),
     ]
   }
 
@@ -161,6 +162,32 @@ enum CommandSeeds {
     input.sqe(io(.verify, slba: 0, blocks: 64), queue: 2)
     input.sqe(io(.write, nsid: 2, blocks: 1), queue: 1)
     input.sqe(io(.read, nsid: 3, slba: 7, blocks: 2), queue: 1)
+    return input.bytes
+  }
+
+  /// Copy: two format-0 ranges with FUA, then the refusals (format 1, too
+  /// many ranges, a range past the end, the read-only namespace).
+  static func copy() -> [UInt8] {
+    var input = CommandInput((0x0A, 31, 0x16))  // three namespaces, the second read-only
+    func range(_ slba: UInt64, _ blocks: UInt16) -> [UInt8] {
+      [UInt8](repeating: 0, count: 8) + le(slba) + le(blocks - 1) + [UInt8](repeating: 0, count: 14)
+    }
+    input.poke(offset: UInt32(data), range(0, 4) + range(8, 2) + range(0xFFFF_FFF0, 32))
+    func copy(nsid: UInt32 = 1, to sdlba: UInt32, count: UInt32, cdw12: UInt32 = 0)
+      -> SubmissionQueueEntry
+    {
+      SubmissionQueueEntry(
+        opcode: NVMOpcode.copy.rawValue, commandIdentifier: 0, namespaceIdentifier: nsid,
+        prp1: data, cdw10: sdlba, cdw12: (count - 1) | cdw12)
+    }
+    input.sqe(io(.write, slba: 0, blocks: 16, prp1: data + 0x1000), queue: 1)
+    input.sqe(copy(to: 32, count: 2, cdw12: 1 << 30), queue: 1)
+    input.sqe(copy(to: 33, count: 1), queue: 2)  // overlapping its own source range
+    input.sqe(copy(to: 64, count: 2, cdw12: 1 << 8), queue: 1)
+    input.sqe(copy(to: 64, count: 129), queue: 1)
+    input.sqe(copy(to: 64, count: 3), queue: 2)
+    input.sqe(copy(nsid: 2, to: 64, count: 1), queue: 1)
+    input.sqe(io(.read, slba: 32, blocks: 6), queue: 1)
     return input.bytes
   }
 
