@@ -35,19 +35,23 @@ SUITE=sid
 ROOT_PKGS=(qemu-system-x86 linux-image-amd64 kmod)
 
 # Packages whose executables (everything they ship in */bin, */sbin) go into the guest,
-# each with its ldd closure. The first group is what the tests call; the second is
-# already in a minbase root and gives tests the real GNU tools instead of busybox's.
+# each with its ldd closure. The first group is what the tests call (gawk, sg3-utils,
+# udevadm and getconf for the real blktests, see Tests/blktests/README.md); the second
+# is already in a minbase root and gives tests the real GNU tools instead of busybox's.
 GUEST_PKGS=(busybox-static fio nvme-cli util-linux mount e2fsprogs xfsprogs pciutils kmod
-            bsdextrautils ncurses-bin bash
+            bsdextrautils ncurses-bin bash gawk sg3-utils udev libc-bin
             coreutils grep sed findutils diffutils mawk)
 
 # Executables of those packages left out: their library closure is large and the tests
-# do not use them (xfs_scrub alone pulls in ~40 MB of ICU).
-GUEST_EXCLUDE=(xfs_scrub xfs_scrub_all)
+# do not use them (xfs_scrub alone pulls in ~40 MB of ICU). util-linux's su needs PAM
+# and its configuration, which the guest has not: busybox's su applet takes its place
+# (root switching to a test user, as blktests' _run_user does, asks no password).
+GUEST_EXCLUDE=(xfs_scrub xfs_scrub_all su)
 
 # Packages whose data files (not docs) go into the guest: terminfo entries for tput,
-# PCI names for lspci.
-GUEST_DATA_PKGS=(ncurses-base pci.ids)
+# PCI names for lspci, and liburing for the real blktests' io_uring helpers (built on
+# the host, so not in any guest executable's ldd closure).
+GUEST_DATA_PKGS=(ncurses-base pci.ids liburing2)
 
 # Kernel modules (with their dependency closure) put into the guest and loaded by /init.
 # Optional ones may be built in or missing in a given kernel; nvme is required.
@@ -383,8 +387,11 @@ step_guest() {
             || [ -e "$stage/usr/sbin/$name" ] || [ -L "$stage/usr/sbin/$name" ] \
             || ln -s /usr/bin/busybox "$stage/$dir/$name"
     done < <(chroot "$stage" /usr/bin/busybox --list-full)
-    printf 'root:x:0:0:root:/root:/bin/bash\n' > "$stage/etc/passwd"
-    printf 'root:x:0:\ndisk:x:6:\n' > "$stage/etc/group"
+    # An ordinary user for tests of what unprivileged processes may do (blktests'
+    # NORMAL_USER, cmd/009).
+    printf 'root:x:0:0:root:/root:/bin/bash\nblktests:x:1000:1000:blktests:/tmp:/bin/bash\n' \
+        > "$stage/etc/passwd"
+    printf 'root:x:0:\ndisk:x:6:\nblktests:x:1000:\n' > "$stage/etc/group"
     ln -sf /proc/self/mounts "$stage/etc/mtab"
     : > "$stage/etc/fstab"
     printf '%s\n' "${GUEST_INIT//@MODULES@/${GUEST_MODULES[*]}}" > "$stage/init"
@@ -394,7 +401,8 @@ step_guest() {
     # the copied tools: if a library were missing, they would fail here, not in a VM.
     chroot "$stage" depmod "$kver"
     chroot "$stage" bash -c 'set -e; fio --version; nvme version; lspci --version; modprobe --version;
-                             mkfs.xfs -V; mke2fs -V 2>&1 | head -n1; column --version; tput -T linux cols' \
+                             mkfs.xfs -V; mke2fs -V 2>&1 | head -n1; column --version; tput -T linux cols;
+                             gawk --version | head -n1; sg_inq --version' \
         > "$WORK/smoke.log" 2>&1 \
         || { cat "$WORK/smoke.log" >&2; die "a guest tool does not run in the staged initramfs"; }
     chroot "$stage" modprobe -S "$kver" --show-depends nvme > /dev/null \

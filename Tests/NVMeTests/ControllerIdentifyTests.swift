@@ -108,8 +108,8 @@ import Testing
     #expect(field(page, 534, as: UInt16.self) == 1)  // OCFS: Copy format 0
     #expect(field(page, 522, as: UInt16.self) == 0)  // no fused operations
     #expect(page[525] == 0b111)  // VWC present, flush broadcast supported
-    // SGLS: supported, byte aligned, bit bucket; no "longer than data" (bit 18).
-    #expect(field(page, 536, as: UInt32.self) == 0x0001_0001)
+    // SGLS: supported, byte aligned, bit bucket, SGL longer than data (bit 18).
+    #expect(field(page, 536, as: UInt32.self) == 0x0005_0001)
     #expect(ascii(page, 768, 35) == "nqn.2026-11.io.nvme-vfu:NVMEVFU0001")
     #expect(page[803] == 0)
     #expect(field(page, 2048, as: UInt16.self) != 0)  // PS0 max power

@@ -36,14 +36,16 @@ struct SGLTests {
     #expect(try walk(mem, data(0x10003, 0x1000), length: 0) == [])
   }
 
-  @Test("The Data Block must cover exactly the transfer length")
-  func dataBlockLengthMismatch() {
+  @Test("The Data Block must cover the transfer length; what it has more is not used")
+  func dataBlockLengthMismatch() throws {
     #expect(throws: NVMeStatus.dataSGLLengthInvalid) {
       try walk(memory(), data(0x10000, 0x800), length: 0x1000)
     }
-    #expect(throws: NVMeStatus.dataSGLLengthInvalid) {
-      try walk(memory(), data(0x10000, 0x1001), length: 0x1000)
-    }
+    // SGLS bit 18: longer than the transfer is allowed, and cut to it.
+    #expect(
+      try walk(memory(), data(0x10000, 0x1001), length: 0x1000) == [
+        DataSegment(address: 0x10000, length: 0x1000)
+      ])
   }
 
   @Test("Segment chains to a Last Segment")
@@ -139,8 +141,25 @@ struct SGLTests {
     mem.pokeDescriptors(0x100000, [data(0x10000, 0x800), data(0x20000, 0x800)])
     let last = SGLDescriptor(address: 0x100000, length: 32, type: .lastSegment)
     #expect(throws: NVMeStatus.dataSGLLengthInvalid) { try walk(mem, last, length: 0x1800) }
-    #expect(throws: NVMeStatus.dataSGLLengthInvalid) { try walk(mem, last, length: 0xC00) }
     #expect(try walk(mem, last, length: 0x1000).totalLength == 0x1000)
+    // Longer than the transfer: the second descriptor is cut.
+    #expect(
+      try walk(mem, last, length: 0xC00) == [
+        DataSegment(address: 0x10000, length: 0x800), DataSegment(address: 0x20000, length: 0x400),
+      ])
+  }
+
+  @Test("A list that has covered the transfer is not followed further")
+  func listLongerThanTransferStopsReading() throws {
+    let mem = memory()
+    // The segment's last entry chains to a segment in unmapped memory: never read.
+    mem.pokeDescriptors(
+      0x100000,
+      [data(0x10000, 0x1000), SGLDescriptor(address: 0x9000_0000, length: 16, type: .lastSegment)])
+    let first = SGLDescriptor(address: 0x100000, length: 32, type: .segment)
+    #expect(try walk(mem, first, length: 0x1000) == [DataSegment(address: 0x10000, length: 0x1000)])
+    // Still short of the transfer, the same chain is followed and fails.
+    #expect(throws: NVMeStatus.dataTransferError) { try walk(mem, first, length: 0x1400) }
   }
 
   @Test("Zero-length data descriptors are skipped")

@@ -8,11 +8,12 @@ extension NVMeController {
       | ControllerIdentity.ONCS.writeZeroes | ControllerIdentity.ONCS.timestamp
       | ControllerIdentity.ONCS.verify | ControllerIdentity.ONCS.saveSelectInFeatures
       | ControllerIdentity.ONCS.copy
-    // No SGLS bit 18: the SGL walker requires descriptors to add up to
-    // exactly the transfer length (Data SGL Length Invalid otherwise).
+    // SGLS bit 18: an SGL may describe more than the transfer (the walker
+    // stops at the transfer length), as Linux's user passthrough sends.
     let sgls =
       settings.sglSupported
       ? ControllerIdentity.SGLS.supportedByteAligned | ControllerIdentity.SGLS.bitBucket
+        | ControllerIdentity.SGLS.lengthLargerThanData
       : 0
     let capacity = namespaces.reduce(UInt64(0)) { $0 &+ $1.backend.size }
     return ControllerIdentity(

@@ -15,9 +15,12 @@
 ///   SGL Segment Descriptor.
 /// - A Segment whose last descriptor is a data descriptor ends the list.
 ///   (Linux emits exactly that when a full page of data descriptors fits.)
-/// - The data descriptors must add up to exactly the transfer length: less or
-///   more is Data SGL Length Invalid (we do not advertise SGLS bit 18, "SGL
-///   length larger than data"). Zero-length data descriptors are skipped.
+/// - The data descriptors must cover the transfer length: less is Data SGL
+///   Length Invalid. More is allowed (SGLS bit 18, "SGL length larger than
+///   data"): the transfer stops at its length, the rest of the list is not
+///   read. Linux relies on it: a user passthrough command (nvme io-passthru,
+///   blktests nvme/046) gets an SGL for the whole user buffer, which may be
+///   longer than the command's blocks. Zero-length data descriptors are skipped.
 /// - At most `maxDescriptors` descriptors in all segments together; beyond
 ///   that Invalid Number of SGL Descriptors. This also bounds the number of
 ///   segments, so a segment chaining to itself cannot loop.
@@ -90,7 +93,7 @@ public enum SGL {
             try consume(entry)
           }
         }
-        guard let next else { return }
+        guard let next, remaining > 0 else { return }
         current = next
       }
     }
@@ -110,9 +113,9 @@ public enum SGL {
       guard descriptor.subtype == SGLDescriptor.addressSubtype else {
         throw .sglDescriptorTypeInvalid
       }
-      let pieceLength = Int(descriptor.length)
+      // Past the transfer length the descriptor describes nothing we move.
+      let pieceLength = min(Int(descriptor.length), remaining)
       guard pieceLength > 0 else { return }
-      guard pieceLength <= remaining else { throw .dataSGLLengthInvalid }
       try builder.append(
         address: isBitBucket ? 0 : descriptor.address, length: pieceLength,
         isBitBucket: isBitBucket)
