@@ -54,9 +54,13 @@ GUEST_EXCLUDE=(xfs_scrub xfs_scrub_all su)
 GUEST_DATA_PKGS=(ncurses-base pci.ids liburing2)
 
 # Kernel modules (with their dependency closure) put into the guest and loaded by /init.
-# Optional ones may be built in or missing in a given kernel; nvme is required.
-GUEST_MODULES=(nvme nvme-core ext4 xfs crc32c)
+# Optional ones may be built in or missing in a given kernel; nvme is required. configfs
+# is loaded so /init can mount it (blktests' null_blk tests configure devices there).
+GUEST_MODULES=(nvme nvme-core ext4 xfs crc32c configfs)
 REQUIRED_MODULES=(nvme)
+# Modules shipped but not loaded: the real blktests loads and unloads null_blk itself
+# (block/039 and block/047 use it without asking whether it exists).
+GUEST_SHIPPED_MODULES=(null_blk)
 
 # ---------------------------------------------------------------------------
 # Command line
@@ -265,7 +269,6 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mount -t configfs configfs /sys/kernel/config 2>/dev/null
 # devtmpfs has no /dev/fd; bash process substitution and many scripts want it.
 ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
@@ -275,6 +278,7 @@ hostname nvmevfu-guest
 for m in @MODULES@; do
     modprobe "$m" || echo "init: modprobe $m failed" >&2
 done
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
 echo "NVMEVFU-GUEST-UP kernel=$(uname -r)"
 if [ -f /test/run.sh ]; then
     echo "NVMEVFU-TEST-BEGIN"
@@ -348,6 +352,9 @@ done
 for f in modules.builtin modules.builtin.modinfo modules.order; do
     [ -e "/lib/modules/$KVER/$f" ] && emit "/lib/modules/$KVER/$f"
 done
+# The kernel's configuration: blktests skips every test that asks about an option when
+# neither /proc/config.gz nor /boot/config-$(uname -r) exists.
+[ -e "/boot/config-$KVER" ] && emit "/boot/config-$KVER"
 exit 0
 EOF
 
@@ -369,7 +376,7 @@ step_guest() {
     # 2a. Files from the root, as a canonical path list, copied with tar (keeps symlinks).
     # (in_root, not a bare chroot: the collector's bash needs /dev/fd.)
     in_root env PKGS="${GUEST_PKGS[*]}" DATA_PKGS="${GUEST_DATA_PKGS[*]}" EXCLUDE="${GUEST_EXCLUDE[*]}" \
-        MODULES="${GUEST_MODULES[*]}" REQUIRED="${REQUIRED_MODULES[*]}" KVER="$kver" \
+        MODULES="${GUEST_MODULES[*]} ${GUEST_SHIPPED_MODULES[*]}" REQUIRED="${REQUIRED_MODULES[*]}" KVER="$kver" \
         bash -s <<<"$COLLECT" | sort -u | sed 's|^/||' > "$list"
     tar -C "$ROOT" --no-recursion -cf - -T "$list" | tar -C "$stage" -xpf -
     log "  $(wc -l < "$list") files from the root, $(grep -c '\.ko' "$list") modules"
