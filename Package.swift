@@ -8,6 +8,7 @@ let package = Package(
   products: [
     .executable(name: "nvme-vfu-server", targets: ["nvme-vfu-server"]),
     .executable(name: "nvme-vfu-bench", targets: ["nvme-vfu-bench"]),
+    .executable(name: "nvme-vfu-ctl", targets: ["nvme-vfu-ctl"]),
     .library(name: "POSIX", targets: ["POSIX"]),
     .library(name: "VFIOUser", targets: ["VFIOUser"]),
     .library(name: "PCI", targets: ["PCI"]),
@@ -17,10 +18,11 @@ let package = Package(
     .library(name: "BackendContract", targets: ["BackendContract"]),
     .library(name: "BlockIO", targets: ["BlockIO"]),
     .library(name: "NVMeVFU", targets: ["NVMeVFU"]),
+    .library(name: "Control", targets: ["Control"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
   ],
   targets: [
@@ -55,11 +57,13 @@ let package = Package(
       name: "NVMeHostDriver",
       dependencies: ["VFIOUserClient", "VFIOUser", "NVMe", "POSIX", "CShims"],
       swiftSettings: strict),
+    // The control socket: JSON-RPC 2.0 over a UNIX socket, on a thread of its own.
+    .target(name: "Control", dependencies: ["POSIX"], swiftSettings: strict),
     // The server: an NVMe device on a vfio-user endpoint, driven by a reactor.
     .target(
       name: "NVMeVFU",
       dependencies: [
-        "VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims",
+        "VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims", "Control",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -73,6 +77,13 @@ let package = Package(
       // The backend-program description the vfio-user spec asks for; installed
       // by hand (README), not a resource of the binary.
       exclude: ["50-nvme-vfu.json"],
+      swiftSettings: strict),
+    // The control socket's client, in the role of SPDK's rpc.py.
+    .executableTarget(
+      name: "nvme-vfu-ctl",
+      dependencies: [
+        "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       swiftSettings: strict),
     // The benchmark's engine: workloads, the closed loop, verify, pacing, reports.
     .target(
@@ -114,6 +125,8 @@ let package = Package(
       name: "NVMeTests",
       dependencies: ["NVMe", "BackendContract", "BlockIO", "POSIX", "TestSupport"],
       swiftSettings: strict),
+    .testTarget(
+      name: "ControlTests", dependencies: ["Control", "NVMe", "POSIX"], swiftSettings: strict),
     .testTarget(
       name: "BlockIOTests", dependencies: ["BackendContract", "BlockIO", "POSIX", "TestSupport"],
       swiftSettings: strict),

@@ -23,6 +23,10 @@ public struct IdlePolicy: Sendable {
   /// While busy, look at the socket every this many turns (a client's
   /// register writes and DMA maps are rare next to doorbells).
   public var socketCheckInterval: Int = 32
+  /// While busy, look at the wakeup descriptors (signals, the control
+  /// socket's mailbox) every this many socket checks: a reactor that always
+  /// finds work never sleeps, and so would never see them otherwise.
+  public var wakeupCheckInterval: Int = 64
 
   public init() {}
 }

@@ -48,6 +48,7 @@ public final class Reactor {
   public func run() {
     running = true
     var turnsSinceSocketCheck = 0
+    var socketChecksSinceWakeups = 0
     var lastWork = MonotonicClock.nanoseconds()
     var workSinceClock = false
     var sleepMicroseconds = policy.minSleepMicroseconds
@@ -68,6 +69,11 @@ public final class Reactor {
       if turnsSinceSocketCheck >= policy.socketCheckInterval {
         turnsSinceSocketCheck = 0
         server.serviceConnection()
+        socketChecksSinceWakeups &+= 1
+        if socketChecksSinceWakeups >= policy.wakeupCheckInterval {
+          socketChecksSinceWakeups = 0
+          pollWakeups()
+        }
       }
       if device.controller.poll() > 0 {
         workSinceClock = true

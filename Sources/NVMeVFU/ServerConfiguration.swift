@@ -1,8 +1,35 @@
 import BlockIO
 import NVMe
 
-/// Everything `nvme-vfu-server` is started with, already validated by the
-/// command line layer's types but not yet checked against the world.
+/// One namespace as configured: what backs it and how it is presented.
+public struct NamespaceConfiguration: Sendable, Hashable {
+  /// The NSID; nil takes the next free one in order.
+  public var nsid: UInt32?
+  public var backing: BackendSpec
+  /// For an image file that does not exist yet: created sparse with this size.
+  public var size: UInt64?
+  public var readOnly: Bool
+  public var blockSize: Int
+  /// QoS limits; 0 is none.
+  public var iopsLimit: UInt64
+  public var bytesPerSecondLimit: UInt64
+
+  public init(
+    nsid: UInt32? = nil, backing: BackendSpec, size: UInt64? = nil, readOnly: Bool = false,
+    blockSize: Int = 512, iopsLimit: UInt64 = 0, bytesPerSecondLimit: UInt64 = 0
+  ) {
+    self.nsid = nsid
+    self.backing = backing
+    self.size = size
+    self.readOnly = readOnly
+    self.blockSize = blockSize
+    self.iopsLimit = iopsLimit
+    self.bytesPerSecondLimit = bytesPerSecondLimit
+  }
+}
+
+/// Everything `nvme-vfu-server` is started with: the config file's contents
+/// (`ConfigFile`) with the command line's flags applied over them.
 public struct ServerConfiguration: Sendable {
   public enum Endpoint: Sendable, Hashable {
     /// Listen on a UNIX socket path (a stale socket file is replaced).
@@ -12,42 +39,90 @@ public struct ServerConfiguration: Sendable {
     case descriptor(Int32)
   }
 
-  public var endpoint: Endpoint
-  /// One namespace per entry, NSIDs from 1 in this order.
-  public var backings: [BackendSpec]
-  /// Size for image files that do not exist yet (created sparse).
-  public var createSize: UInt64?
-  public var blockSize: Int
-  public var readOnly: Bool
+  public var endpoint: Endpoint?
+  /// In NSID order when they have none of their own.
+  public var namespaces: [NamespaceConfiguration]
   public var ioQueues: Int
   public var queueDepth: Int
   public var serialNumber: String
   public var modelNumber: String
   public var pollMode: PollMode
   public var doorbellMode: DoorbellMode
+  public var logLevel: String
+  /// The JSON-RPC control socket (README, Control socket).
+  public var controlPath: String?
+  /// Prometheus text file, rewritten every `metricsIntervalSeconds`.
+  public var metricsPath: String?
+  public var metricsIntervalSeconds: Int
+  /// Namespaces the controller can hold (Identify's NN): room for hot-add.
+  public var maxNamespaces: Int
 
   public init(
-    endpoint: Endpoint, backings: [BackendSpec], createSize: UInt64? = nil, blockSize: Int = 512,
-    readOnly: Bool = false, ioQueues: Int = 16, queueDepth: Int = 1024,
-    serialNumber: String = "NVMEVFU0001", modelNumber: String = "nvme-vfu SSD",
-    pollMode: PollMode = .adaptive, doorbellMode: DoorbellMode = .trapped
+    endpoint: Endpoint? = nil, namespaces: [NamespaceConfiguration] = [], ioQueues: Int = 16,
+    queueDepth: Int = 1024, serialNumber: String = "NVMEVFU0001",
+    modelNumber: String = "nvme-vfu SSD", pollMode: PollMode = .adaptive,
+    doorbellMode: DoorbellMode = .trapped, logLevel: String = "info", controlPath: String? = nil,
+    metricsPath: String? = nil, metricsIntervalSeconds: Int = 10, maxNamespaces: Int = 32
   ) {
     self.endpoint = endpoint
-    self.backings = backings
-    self.createSize = createSize
-    self.blockSize = blockSize
-    self.readOnly = readOnly
+    self.namespaces = namespaces
     self.ioQueues = ioQueues
     self.queueDepth = queueDepth
     self.serialNumber = serialNumber
     self.modelNumber = modelNumber
     self.pollMode = pollMode
     self.doorbellMode = doorbellMode
+    self.logLevel = logLevel
+    self.controlPath = controlPath
+    self.metricsPath = metricsPath
+    self.metricsIntervalSeconds = metricsIntervalSeconds
+    self.maxNamespaces = maxNamespaces
   }
 
   public var controllerSettings: ControllerSettings {
-    ControllerSettings(
+    let settings = ControllerSettings(
       serialNumber: serialNumber, modelNumber: modelNumber, ioQueues: ioQueues,
       maxQueueEntries: queueDepth)
+    // MERGE-NS settings.maxNamespaces = maxNamespaces
+    return settings
+  }
+
+  /// What no flag or file may get wrong, as one line naming the setting.
+  public func validate() throws(ServerStartError) {
+    guard endpoint != nil else {
+      throw ServerStartError(
+        "give one of --socket, --socket-path or --fd (or \"socket\" in --config)")
+    }
+    guard !namespaces.isEmpty else {
+      throw ServerStartError("give at least one --backing (or \"namespaces\" in --config)")
+    }
+    guard (1...511).contains(ioQueues) else { throw ServerStartError("io queues must be 1-511") }
+    guard (2...4096).contains(queueDepth) else {
+      throw ServerStartError("queue depth must be 2-4096")
+    }
+    guard serialNumber.utf8.count <= 20, modelNumber.utf8.count <= 40 else {
+      throw ServerStartError("the serial number is at most 20 bytes and the model at most 40")
+    }
+    guard (1...1024).contains(maxNamespaces), namespaces.count <= maxNamespaces else {
+      throw ServerStartError(
+        "max namespaces must be 1-1024 and at least the \(namespaces.count) configured")
+    }
+    guard (1...86400).contains(metricsIntervalSeconds) else {
+      throw ServerStartError("the metrics interval must be 1-86400 seconds")
+    }
+    var seen = Set<UInt32>()
+    for ns in namespaces {
+      guard ns.blockSize == 512 || ns.blockSize == 4096 else {
+        throw ServerStartError("\(ns.backing): block size must be 512 or 4096")
+      }
+      if let nsid = ns.nsid {
+        guard nsid >= 1, Int(nsid) <= maxNamespaces else {
+          throw ServerStartError("\(ns.backing): nsid \(nsid) is not 1-\(maxNamespaces)")
+        }
+        guard seen.insert(nsid).inserted else {
+          throw ServerStartError("nsid \(nsid) is given to two namespaces")
+        }
+      }
+    }
   }
 }

@@ -1,5 +1,7 @@
 import BackendContract
 import BlockIO
+import Control
+import Foundation
 import Glibc
 import Logging
 import NVMe
@@ -7,58 +9,57 @@ import POSIX
 import VFIOUser
 
 /// Why the server could not start, as one line for the user.
-public struct ServerStartError: Error, CustomStringConvertible {
+public struct ServerStartError: Error, Sendable, CustomStringConvertible {
   public var description: String
   public init(_ description: String) { self.description = description }
 }
 
 /// Wires backends, controller, vfio-user server and reactor together and
-/// runs them until SIGTERM or SIGINT. SIGUSR1 prints statistics.
+/// runs them until SIGTERM or SIGINT. SIGUSR1 prints statistics. The control
+/// socket and the metrics file run on a thread of their own and reach the
+/// controller only through `mailbox`.
 public final class ServerRunner {
   public let configuration: ServerConfiguration
   public let device: NVMeDevice
   public let server: VFIOUserServer
   public let reactor: Reactor
+  public let mailbox: ReactorMailbox
+  let levelSwitch: LogLevelSwitch
+  /// The namespaces as they are now, by NSID (reactor thread): what
+  /// `get_config` reports after namespaces come and go.
+  var namespaceConfigurations: [UInt32: NamespaceConfiguration] = [:]
+  private var control: ControlServer?
   private let signals: SignalFD
-  private let logger: Logger
+  let logger: Logger
+  private let startTime = MonotonicClock.nanoseconds()
 
   /// Opens everything; throws a one-line error for anything the user must fix.
   public init(
-    configuration: ServerConfiguration, logger: Logger
+    configuration: ServerConfiguration, logger: Logger, levelSwitch: LogLevelSwitch? = nil
   ) throws {
+    try configuration.validate()
     self.configuration = configuration
     self.logger = logger
+    self.levelSwitch = levelSwitch ?? LogLevelSwitch(logger.logLevel)
     // Before any thread exists (backends may start helpers): they inherit
     // the mask, so these signals only ever arrive through the signalfd.
     signals = try SignalFD(signals: [SIGTERM, SIGINT, SIGUSR1, SIGHUP])
     signal(SIGPIPE, SIG_IGN)
+    mailbox = try ReactorMailbox()
     var namespaces: [Namespace] = []
-    for (index, spec) in configuration.backings.enumerated() {
-      let backend: any BlockBackend
+    var nextID: UInt32 = 1
+    for var entry in configuration.namespaces {
+      let nsid = entry.nsid ?? nextID
+      nextID = nsid &+ 1
+      entry.nsid = nsid
       do {
-        var size: UInt64? = nil
-        if case .file = spec { size = configuration.createSize }
-        let opened = try BackendFactory.open(
-          spec: spec, size: size, readOnly: configuration.readOnly,
-          blockSize: configuration.blockSize)
-        backend = opened.backend
-        for warning in opened.warnings { logger.warning("\(warning)") }
+        namespaces.append(
+          try Self.openNamespace(entry, serial: configuration.serialNumber, logger: logger))
       } catch {
         for ns in namespaces { ns.backend.close() }
-        throw ServerStartError(error.description)
+        throw error
       }
-      guard
-        let ns = Namespace(
-          id: UInt32(index + 1), backend: backend, blockSize: configuration.blockSize,
-          readOnly: configuration.readOnly, identifierSeed: configuration.serialNumber)
-      else {
-        backend.close()
-        for ns in namespaces { ns.backend.close() }
-        throw ServerStartError(
-          "\(spec): size \(backend.size) is not a multiple of the \(configuration.blockSize)-byte block size"
-        )
-      }
-      namespaces.append(ns)
+      namespaceConfigurations[nsid] = entry
     }
     device = try NVMeDevice(
       settings: configuration.controllerSettings, namespaces: namespaces,
@@ -67,14 +68,15 @@ public final class ServerRunner {
     server.logger = logger
     device.logger = logger
     reactor = Reactor(server: server, device: device, mode: configuration.pollMode)
+    guard let endpoint = configuration.endpoint else { throw ServerStartError("no socket") }
     do {
-      switch configuration.endpoint {
+      switch endpoint {
       case .path(let path): try server.listen(path: path)
       case .descriptor(let fd): try server.adopt(FileDescriptor(owning: fd))
       }
     } catch {
       for ns in namespaces { ns.backend.close() }
-      switch configuration.endpoint {
+      switch endpoint {
       case .path(let path):
         let reason = error.code == EADDRINUSE ? "already served by a live server" : "\(error)"
         throw ServerStartError("\(path): \(reason)")
@@ -83,14 +85,77 @@ public final class ServerRunner {
       }
     }
     reactor.addWakeup(fd: signals.fd) { [unowned self] in self.handleSignals() }
+    reactor.addWakeup(fd: mailbox.wakeup) { [unowned self] in
+      self.mailbox.runJobs(self)
+      return true
+    }
+    if configuration.controlPath != nil || configuration.metricsPath != nil {
+      do {
+        control = try makeControlServer()
+      } catch {
+        for ns in namespaces { ns.backend.close() }
+        server.closeListener()
+        throw ServerStartError("\(configuration.controlPath ?? "control socket"): \(error)")
+      }
+    }
+  }
+
+  /// Opens one namespace's backend; the caller owns (and closes) it.
+  static func openNamespace(
+    _ entry: NamespaceConfiguration, serial: String, logger: Logger
+  ) throws(ServerStartError) -> Namespace {
+    let backend: any BlockBackend
+    do {
+      var size: UInt64? = nil
+      if case .file = entry.backing { size = entry.size }
+      let opened = try BackendFactory.open(
+        spec: entry.backing, size: size, readOnly: entry.readOnly, blockSize: entry.blockSize)
+      backend = opened.backend
+      for warning in opened.warnings { logger.warning("\(warning)") }
+    } catch {
+      throw ServerStartError(error.description)
+    }
+    guard
+      let ns = Namespace(
+        id: entry.nsid ?? 1, backend: backend, blockSize: entry.blockSize,
+        readOnly: entry.readOnly, identifierSeed: serial)
+    else {
+      backend.close()
+      throw ServerStartError(
+        "\(entry.backing): size \(backend.size) is not a multiple of the \(entry.blockSize)-byte block size"
+      )
+    }
+    return ns
+  }
+
+  private func makeControlServer() throws(Errno) -> ControlServer {
+    let methods = ControlMethods(mailbox: mailbox, levelSwitch: levelSwitch)
+    var periodic: ControlServer.Periodic?
+    if let metricsPath = configuration.metricsPath {
+      let mailbox = self.mailbox
+      periodic = ControlServer.Periodic(
+        intervalMilliseconds: configuration.metricsIntervalSeconds * 1000
+      ) {
+        guard let stats = mailbox.call({ $0.statistics() }) else { return }
+        MetricsFile.write(PrometheusText.render(stats), to: metricsPath)
+      }
+    }
+    return try ControlServer(
+      path: configuration.controlPath, handler: { methods.handle($0) }, periodic: periodic)
   }
 
   /// Serves until told to stop, then finishes in-flight I/O, flushes, and
   /// removes the socket.
   public func run() {
     logger.info("serving \(device.controller.namespaces.count) namespace(s)")
+    if let control {
+      let rc = control.start()
+      if rc != 0 { logger.error("control socket: cannot start its thread: \(Errno(rc))") }
+      if let path = configuration.controlPath { logger.info("control socket at \(path)") }
+    }
     reactor.run()
     logger.info("stopping: finishing in-flight I/O and flushing")
+    control?.stop()
     device.controller.quiesce()
     server.dropClient(reason: nil)
     server.closeListener()
@@ -115,5 +180,27 @@ public final class ServerRunner {
   public func statisticsReport() -> String {
     StatisticsReport.render(
       controller: device.controller, reactor: reactor.statistics, mode: device.doorbellMode)
+  }
+
+  /// Reactor thread.
+  func statistics() -> ServerStatistics {
+    ServerStatistics(
+      controller: device.controller, reactor: reactor.statistics,
+      uptimeNanoseconds: MonotonicClock.nanoseconds() &- startTime)
+  }
+
+  /// The configuration as it is now (reactor thread): namespaces as attached,
+  /// with their current sizes, and the current log level.
+  var runningConfiguration: ServerConfiguration {
+    var current = configuration
+    current.logLevel = levelSwitch.level.rawValue
+    current.namespaces = device.controller.namespaces.compactMap { ns in
+      guard var entry = namespaceConfigurations[ns.id] else { return nil }
+      entry.nsid = ns.id
+      entry.blockSize = ns.blockSize
+      if case .file = entry.backing { entry.size = ns.backend.size }
+      return entry
+    }
+    return current
   }
 }

@@ -14,9 +14,17 @@ public enum UnixSocket {
   /// Descriptors accepted with one receive, beyond which the rest are closed.
   public static let maxReceivedFDs = 32
 
-  public static func listen(path: String, backlog: Int32 = 16) throws(Errno) -> FileDescriptor {
+  /// A listening socket at `path`. With `permissions` the socket file gets that
+  /// mode from the start (set through the umask around bind, so there is no
+  /// moment at which it is wider; the umask is process-wide, so call this
+  /// during set-up, not while other threads create files).
+  public static func listen(path: String, backlog: Int32 = 16, permissions: mode_t? = nil)
+    throws(Errno) -> FileDescriptor
+  {
     let fd = try streamSocket()
     var address = try socketAddress(path)
+    let savedMask = permissions.map { umask(~$0 & 0o777) }
+    defer { if let savedMask { umask(savedMask) } }
     _ = try syscall {
       withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -180,5 +188,35 @@ extension UnixSocket {
   /// Half-closes the sending side (the peer then reads end of stream).
   public static func shutdownWrite(_ fd: FileDescriptor) {
     _ = shutdown(fd.rawValue, Int32(SHUT_WR))
+  }
+}
+
+extension UnixSocket {
+  /// One non-blocking send of as much of `bytes` as fits; 0 when the socket is full.
+  /// No SIGPIPE: a gone peer is EPIPE.
+  public static func sendSome(_ fd: FileDescriptor, _ bytes: ArraySlice<UInt8>) throws(Errno)
+    -> Int
+  {
+    let n = retryingEINTR {
+      bytes.withUnsafeBytes { raw in
+        Glibc.send(fd.rawValue, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+      }
+    }
+    if n >= 0 { return n }
+    if errno == EAGAIN { return 0 }
+    throw .current
+  }
+
+  /// One non-blocking receive into `buffer` (no descriptors); 0 at end of stream,
+  /// nil when nothing is waiting.
+  public static func receiveSome(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer)
+    throws(Errno) -> Int?
+  {
+    let n = retryingEINTR {
+      Glibc.recv(fd.rawValue, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+    }
+    if n >= 0 { return n }
+    if errno == EAGAIN { return nil }
+    throw .current
   }
 }

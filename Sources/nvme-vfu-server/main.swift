@@ -16,6 +16,8 @@ struct ServerCommand: ParsableCommand {
         -device '{"driver":"vfio-user-pci","socket":{"path":"PATH","type":"unix"}}'
       SIGTERM or SIGINT: finish in-flight I/O, flush, remove the socket, exit 0.
       SIGUSR1: print statistics.
+      --control PATH serves JSON-RPC (nvme-vfu-ctl): statistics, namespaces added,
+      removed and resized live, QoS limits, the log level, the running configuration.
       """)
 
   @Option(name: .customLong("socket"), help: "UNIX socket path to listen on.")
@@ -41,87 +43,143 @@ struct ServerCommand: ParsableCommand {
   var size: String?
 
   @Option(name: .customLong("block-size"), help: "Logical block size: 512 or 4096.")
-  var blockSize: Int = 512
+  var blockSize: Int?
 
   @Flag(help: "Namespaces refuse writes.")
   var readonly = false
 
-  @Option(name: .customLong("io-queues"), help: "I/O queue pairs offered (1-511).")
-  var ioQueues: Int = 16
+  @Option(name: .customLong("io-queues"), help: "I/O queue pairs offered (1-511; default 16).")
+  var ioQueues: Int?
 
-  @Option(name: .customLong("queue-depth"), help: "Largest queue, in entries (2-4096).")
-  var queueDepth: Int = 1024
+  @Option(
+    name: .customLong("queue-depth"), help: "Largest queue, in entries (2-4096; default 1024).")
+  var queueDepth: Int?
 
-  @Option(help: "Serial number reported by Identify.")
-  var serial: String = "NVMEVFU0001"
+  @Option(help: "Serial number reported by Identify (default NVMEVFU0001).")
+  var serial: String?
 
-  @Option(help: "Model number reported by Identify.")
-  var model: String = "nvme-vfu SSD"
+  @Option(help: "Model number reported by Identify (default \"nvme-vfu SSD\").")
+  var model: String?
 
-  @Option(help: "adaptive (sleep when idle) or busy (always spin).")
-  var poll: String = "adaptive"
+  @Option(help: "adaptive (sleep when idle; default) or busy (always spin).")
+  var poll: String?
 
   @Option(
     help: ArgumentHelp(
       "trapped (doorbell writes are messages that wake the server; default) or mapped (a shared page; for SPDK's initiator and --poll busy)."
     ))
-  var doorbells: String = "trapped"
+  var doorbells: String?
 
-  @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
-  var logLevel: String = "info"
+  @Option(
+    name: .customLong("log-level"),
+    help: "trace, debug, info (default), notice, warning, error; set_log_level changes it live.")
+  var logLevel: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "JSON file with the server's settings and namespaces (the form get_config prints); flags override it, and --backing replaces its namespaces."
+    ))
+  var config: String?
+
+  @Option(help: "UNIX socket for the JSON-RPC control interface (mode 0600).")
+  var control: String?
+
+  @Option(
+    name: .customLong("metrics-file"),
+    help: "Write Prometheus text metrics to this file (atomically) every --metrics-interval.")
+  var metricsFile: String?
+
+  @Option(
+    name: .customLong("metrics-interval"), help: "Seconds between metrics-file writes (default 10)."
+  )
+  var metricsInterval: Int?
+
+  @Option(
+    name: .customLong("max-namespaces"),
+    help: "Namespaces the controller can hold, for namespace_add (default 32).")
+  var maxNamespaces: Int?
 
   func validate() throws {
     let endpoints = [socket != nil, socketPath != nil, fd != nil].filter { $0 }.count
-    guard endpoints == 1 else {
-      throw ValidationError("give exactly one of --socket, --socket-path or --fd")
+    guard endpoints <= 1 else {
+      throw ValidationError("give only one of --socket, --socket-path or --fd")
     }
-    guard !backings.isEmpty else { throw ValidationError("give at least one --backing") }
-    guard blockSize == 512 || blockSize == 4096 else {
+    if let blockSize, blockSize != 512 && blockSize != 4096 {
       throw ValidationError("--block-size must be 512 or 4096")
     }
-    guard (1...511).contains(ioQueues) else { throw ValidationError("--io-queues must be 1-511") }
-    guard (2...4096).contains(queueDepth) else {
-      throw ValidationError("--queue-depth must be 2-4096")
-    }
-    guard PollMode(rawValue: poll) != nil else {
+    if let poll, PollMode(rawValue: poll) == nil {
       throw ValidationError("--poll must be adaptive or busy")
     }
-    guard DoorbellMode(rawValue: doorbells) != nil else {
+    if let doorbells, DoorbellMode(rawValue: doorbells) == nil {
       throw ValidationError("--doorbells must be trapped or mapped")
     }
-    guard Logger.Level(rawValue: logLevel) != nil else {
+    if let logLevel, Logger.Level(rawValue: logLevel) == nil {
       throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
-    }
-    guard serial.utf8.count <= 20, model.utf8.count <= 40 else {
-      throw ValidationError("--serial is at most 20 bytes and --model at most 40")
     }
   }
 
-  func run() throws {
-    var logger = Logger(label: "nvme-vfu-server")
-    logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-    let endpoint: ServerConfiguration.Endpoint
+  /// The config file (if any) with every flag given applied over it.
+  func configuration() throws(ServerStartError) -> ServerConfiguration {
+    var configuration =
+      try config.map { path throws(ServerStartError) in
+        try ConfigFile.load(path: path)
+      } ?? ServerConfiguration()
     if let fd {
-      endpoint = .descriptor(fd)
-    } else {
-      endpoint = .path(socket ?? socketPath ?? "")
+      configuration.endpoint = .descriptor(fd)
+    } else if let path = socket ?? socketPath {
+      configuration.endpoint = .path(path)
     }
-    let createSize: UInt64?
-    let specs: [BackendSpec]
     do {
-      createSize = try size.map { text throws(BlockIOError) in try ByteSize.parse(text) }
-      specs = try backings.map { text throws(BlockIOError) in try BackendSpec(parsing: text) }
+      let createSize = try size.map { text throws(BlockIOError) in try ByteSize.parse(text) }
+      if !backings.isEmpty {
+        configuration.namespaces = try backings.map { text throws(BlockIOError) in
+          NamespaceConfiguration(backing: try BackendSpec(parsing: text))
+        }
+      }
+      for index in configuration.namespaces.indices {
+        if let createSize { configuration.namespaces[index].size = createSize }
+        if let blockSize { configuration.namespaces[index].blockSize = blockSize }
+        if readonly { configuration.namespaces[index].readOnly = true }
+      }
+    } catch {
+      throw ServerStartError(error.description)
+    }
+    if let ioQueues { configuration.ioQueues = ioQueues }
+    if let queueDepth { configuration.queueDepth = queueDepth }
+    if let serial { configuration.serialNumber = serial }
+    if let model { configuration.modelNumber = model }
+    if let poll, let mode = PollMode(rawValue: poll) { configuration.pollMode = mode }
+    if let doorbells, let mode = DoorbellMode(rawValue: doorbells) {
+      configuration.doorbellMode = mode
+    }
+    if let logLevel { configuration.logLevel = logLevel }
+    if let control { configuration.controlPath = control }
+    if let metricsFile { configuration.metricsPath = metricsFile }
+    if let metricsInterval { configuration.metricsIntervalSeconds = metricsInterval }
+    if let maxNamespaces { configuration.maxNamespaces = maxNamespaces }
+    guard Logger.Level(rawValue: configuration.logLevel) != nil else {
+      throw ServerStartError(
+        "log level must be one of trace, debug, info, notice, warning, error, not \"\(configuration.logLevel)\""
+      )
+    }
+    return configuration
+  }
+
+  func run() throws {
+    let configuration: ServerConfiguration
+    do {
+      configuration = try self.configuration()
     } catch {
       Self.fail(error.description)
     }
-    let configuration = ServerConfiguration(
-      endpoint: endpoint, backings: specs, createSize: createSize, blockSize: blockSize,
-      readOnly: readonly, ioQueues: ioQueues, queueDepth: queueDepth, serialNumber: serial,
-      modelNumber: model, pollMode: PollMode(rawValue: poll) ?? .adaptive,
-      doorbellMode: DoorbellMode(rawValue: doorbells) ?? .trapped)
+    let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: configuration.logLevel) ?? .info)
+    let logger = Logger(label: "nvme-vfu-server") { label in
+      SwitchedLogHandler(label: label, levelSwitch: levelSwitch)
+    }
     let runner: ServerRunner
     do {
-      runner = try ServerRunner(configuration: configuration, logger: logger)
+      runner = try ServerRunner(
+        configuration: configuration, logger: logger, levelSwitch: levelSwitch)
     } catch {
       Self.fail("\(error)")
     }

@@ -20,6 +20,11 @@ struct IOContext {
   var status: NVMeStatus = .success
   /// Data bytes moved (for statistics and SMART).
   var bytes: UInt64 = 0
+  /// The namespace's counters for Read and Write (nil for the rest), unretained:
+  /// a namespace is detached only once nothing is in flight for it.
+  var counters: Unmanaged<NamespaceCounters>? = nil
+  /// fineClock at fetch for a latency-sampled command, else 0.
+  var fetchedAt: UInt64 = 0
 }
 
 /// Contexts indexed by tag, each with its own iovec array so the zero-copy

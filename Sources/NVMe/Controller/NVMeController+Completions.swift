@@ -13,6 +13,7 @@ extension NVMeController {
     sq.statistics.commands &+= 1
     if !status.isSuccess {
       sq.statistics.errors &+= 1
+      if sqid != 0, let ns = namespace(namespaceID) { ns.counters.errors &+= 1 }
       recordError(
         sqid: sqid, cid: cid, status: status, phase: cq.phaseOfNextPost, namespaceID: namespaceID,
         lba: lba)

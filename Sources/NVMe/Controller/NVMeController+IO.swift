@@ -57,6 +57,14 @@ extension NVMeController {
     var context = IOContext(
       submissionQueueID: sq.id, commandID: sqe.commandIdentifier,
       namespaceID: ns.id, startingLBA: slba, kind: kind, pendingParts: 1, bytes: length)
+    if kind == .read || kind == .write {
+      context.counters = Unmanaged.passUnretained(ns.counters)
+      latencySampleCountdown &-= 1
+      if latencySampleCountdown <= 0 {
+        latencySampleCountdown = Self.latencySampleInterval
+        context.fetchedAt = fineClock()
+      }
+    }
     let iovecs = inFlight.iovecs(slot)
     var iovecCount = 0
     // Owned here until the table adopts it below; a throw drops (frees) it.
@@ -309,6 +317,14 @@ extension NVMeController {
       }
     }
     if status.isSuccess { account(context) }
+    if context.fetchedAt != 0, let counters = context.counters?.takeUnretainedValue() {
+      let elapsed = fineClock() &- context.fetchedAt
+      if context.kind == .write {
+        counters.writeLatency.record(elapsed)
+      } else {
+        counters.readLatency.record(elapsed)
+      }
+    }
     complete(
       sqid: context.submissionQueueID, cid: context.commandID, status: status,
       namespaceID: context.namespaceID, lba: context.startingLBA)
@@ -330,11 +346,22 @@ extension NVMeController {
       bytesWritten &+= context.bytes
     case .writeZeroes, .flush, .deallocate, .copy: break
     }
-    if context.kind == .read || context.kind == .write,
-      Int(context.submissionQueueID) < session.submissionQueues.count,
-      let sq = session.submissionQueues[Int(context.submissionQueueID)]
-    {
-      sq.statistics.bytes &+= context.bytes
+    guard context.kind == .read || context.kind == .write,
+      let counters = context.counters?.takeUnretainedValue()
+    else { return }
+    let sq =
+      Int(context.submissionQueueID) < session.submissionQueues.count
+      ? session.submissionQueues[Int(context.submissionQueueID)] : nil
+    if context.kind == .write {
+      counters.writes &+= 1
+      counters.bytesWritten &+= context.bytes
+      sq?.statistics.writes &+= 1
+      sq?.statistics.bytesWritten &+= context.bytes
+    } else {
+      counters.reads &+= 1
+      counters.bytesRead &+= context.bytes
+      sq?.statistics.reads &+= 1
+      sq?.statistics.bytesRead &+= context.bytes
     }
   }
 

@@ -67,6 +67,10 @@ public final class NVMeController {
   /// Doorbell writes that came as register writes (trapped doorbells).
   @exclusivity(unchecked) public internal(set) var doorbellMessages: UInt64 = 0
   let inFlight = InFlightTable()
+  /// Read and Write latency is timed for one command in this many (two clock
+  /// reads per timed command; the reactor avoids the clock on busy turns).
+  static let latencySampleInterval = 8
+  @exclusivity(unchecked) var latencySampleCountdown = 1
   let startTime: UInt64
 
   /// Backends with requests enqueued this turn.

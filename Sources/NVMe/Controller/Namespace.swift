@@ -13,6 +13,8 @@ public final class Namespace {
   public let nguid: [UInt8]
   public let eui64: [UInt8]
   public let uuid: [UInt8]
+  /// What it served: commands, bytes, errors, latency.
+  public let counters = NamespaceCounters()
 
   /// `blockSize` must be one of `lbaFormats` and divide the backend's size.
   public init?(

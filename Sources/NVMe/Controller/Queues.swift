@@ -85,7 +85,13 @@ final class CompletionQueue {
 /// Per-queue counters for the server's statistics.
 public struct QueueStatistics: Sendable, Hashable {
   public var commands: UInt64 = 0
-  public var bytes: UInt64 = 0
+  /// Successful Read and Write commands, and their bytes.
+  public var reads: UInt64 = 0
+  public var writes: UInt64 = 0
+  public var bytesRead: UInt64 = 0
+  public var bytesWritten: UInt64 = 0
   public var errors: UInt64 = 0
   public init() {}
+
+  public var bytes: UInt64 { bytesRead &+ bytesWritten }
 }
