@@ -110,4 +110,17 @@ public protocol BlockBackend: AnyObject {
   func drain(_ deliver: (BlockCompletion) -> Void)
   /// Releases the store (drains first). Further calls are not allowed.
   func close()
+  /// Changes the capacity; growing reads back zeroes. Only with nothing in
+  /// flight (the caller drains first).
+  func resize(to bytes: UInt64) throws(BackendError)
+  /// Whether any byte at or past `offset` may hold data (allocated or
+  /// nonzero): shrinking there would discard what the guest wrote.
+  func holdsData(from offset: UInt64) -> Bool
+}
+
+/// A backend refused an operation; `errno` says why.
+public struct BackendError: Error, Sendable, Equatable, CustomStringConvertible {
+  public let errno: Int32
+  public init(errno: Int32) { self.errno = errno }
+  public var description: String { "errno \(errno)" }
 }

@@ -20,7 +20,7 @@ public final class FileBackend: BlockBackend {
   public static let defaultQueueDepth = 1024
 
   public let path: String
-  public let size: UInt64
+  public internal(set) var size: UInt64
   public let isReadOnly: Bool
   /// The image was opened with O_DIRECT (no page cache).
   public let isDirect: Bool

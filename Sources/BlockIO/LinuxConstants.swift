@@ -12,6 +12,9 @@ enum Linux {
     static let openDirect: Int32 = 0o40000
   #endif
 
+  /// lseek whence for the next data extent (unistd.h, _GNU_SOURCE).
+  static let seekData: Int32 = 3
+
   static let fallocateKeepSize: Int32 = 0x01
   static let fallocatePunchHole: Int32 = 0x02
   static let fallocateZeroRange: Int32 = 0x10

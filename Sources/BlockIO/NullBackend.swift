@@ -5,7 +5,7 @@ import Glibc
 /// dropped, and everything completes at the next `reap`. Measures the path
 /// above the store.
 public final class NullBackend: BlockBackend {
-  public let size: UInt64
+  public private(set) var size: UInt64
   public let isReadOnly: Bool
   public var completionFD: Int32? { nil }
   public var inFlight: Int { completions.count }
@@ -76,4 +76,14 @@ public final class NullBackend: BlockBackend {
     closed = true
     completions.removeAll()
   }
+}
+
+extension NullBackend {
+  public func resize(to bytes: UInt64) throws(BackendError) {
+    guard !isReadOnly else { throw BackendError(errno: EROFS) }
+    size = bytes
+  }
+
+  /// Nothing is ever kept.
+  public func holdsData(from offset: UInt64) -> Bool { false }
 }

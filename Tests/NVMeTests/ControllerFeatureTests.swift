@@ -104,7 +104,7 @@ import Testing
     #expect(scoped?.status == .featureNotNamespaceSpecific)
     #expect(scoped?.status.sct == 1 && scoped?.status.sc == 0x0F)
     #expect(
-      harness.setFeature(0x01, cdw11: 0x0202_0203, nsid: 7)?.status == .invalidNamespaceOrFormat)
+      harness.setFeature(0x01, cdw11: 0x0202_0203, nsid: 33)?.status == .invalidNamespaceOrFormat)
     #expect(harness.getFeature(0x01)?.dw0 == 0b111)
     #expect(harness.setFeature(0x01, cdw11: 0x0202_0203, nsid: 0xFFFF_FFFF)?.status == .success)
     // Error Recovery is per namespace: an active NSID is fine, others are not.

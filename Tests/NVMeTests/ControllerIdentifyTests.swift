@@ -67,7 +67,7 @@ import Testing
     }
   }
 
-  @Test(arguments: [UInt32(0), 4, 0xFFFF_FFFE, 0xFFFF_FFFF])
+  @Test(arguments: [UInt32(0), 33, 0xFFFF_FFFE, 0xFFFF_FFFF])
   func namespaceDataRefusesInvalidNSIDs(nsid: UInt32) throws {
     let harness = try enabled(namespaceIDs: [1, 3], sizes: [1 << 20, 1 << 20])
     for cns: UInt8 in [0, 5, 8] {
@@ -102,7 +102,7 @@ import Testing
     #expect(field(page, 280, as: UInt64.self) == 3 << 20)  // TNVMCAP
     #expect(page[512] == 0x66 && page[513] == 0x44)  // SQES, CQES
     #expect(field(page, 514, as: UInt16.self) == 256)  // MAXCMD
-    #expect(field(page, 516, as: UInt32.self) == 2)  // NN
+    #expect(field(page, 516, as: UInt32.self) == 32)  // NN: maxNamespaces
     // ONCS: Compare, DSM, Write Zeroes, Save/Select, Timestamp, Verify, Copy.
     #expect(field(page, 520, as: UInt16.self) == 0b1_1101_1101)
     #expect(field(page, 534, as: UInt16.self) == 1)  // OCFS: Copy format 0

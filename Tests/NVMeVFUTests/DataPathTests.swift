@@ -20,7 +20,7 @@ extension NVMeVFUTests {
     #expect(controller.mdts == 7)
     #expect(controller.sqes == 0x66)
     #expect(controller.cqes == 0x44)
-    #expect(controller.nn == 1)
+    #expect(controller.nn == 32)  // maxNamespaces, not the NSIDs in use
     #expect(controller.supportsSGL)
     #expect(controller.subnqn.hasSuffix(InProcessServer.serial))
     let namespace = try host.identifyNamespace(1)

@@ -184,3 +184,8 @@ public final class TestBackend: BlockBackend, @unchecked Sendable {
     gate.withLock { $0.draining = false }
   }
 }
+
+extension TestBackend {
+  public func resize(to bytes: UInt64) throws(BackendError) { try inner.resize(to: bytes) }
+  public func holdsData(from offset: UInt64) -> Bool { inner.holdsData(from: offset) }
+}

@@ -14,11 +14,15 @@ public struct ControllerSettings: Sendable, Hashable {
   public var interruptVectors: Int
   /// Advertise SGL support for I/O commands.
   public var sglSupported: Bool
+  /// Highest NSID the controller supports (Identify Controller NN); hot-add
+  /// picks NSIDs up to it.
+  public var maxNamespaces: Int
 
   public init(
     serialNumber: String = "NVMEVFU0001", modelNumber: String = "nvme-vfu",
     firmwareRevision: String = "1.0", ioQueues: Int = 16, maxQueueEntries: Int = 1024,
-    mdtsExponent: UInt8 = 7, interruptVectors: Int = 17, sglSupported: Bool = true
+    mdtsExponent: UInt8 = 7, interruptVectors: Int = 17, sglSupported: Bool = true,
+    maxNamespaces: Int = 32
   ) {
     self.serialNumber = serialNumber
     self.modelNumber = modelNumber
@@ -28,6 +32,7 @@ public struct ControllerSettings: Sendable, Hashable {
     self.mdtsExponent = mdtsExponent
     self.interruptVectors = interruptVectors
     self.sglSupported = sglSupported
+    self.maxNamespaces = maxNamespaces
   }
 
   /// MDTS in bytes (the minimum page is 4 KiB).

@@ -32,7 +32,9 @@ extension NVMeController {
   }
 
   /// NN: the highest NSID in use (namespaces are numbered from 1).
-  var namespaceCount: UInt32 { namespaces.last?.id ?? 0 }
+  var namespaceCount: UInt32 {
+    max(UInt32(clamping: settings.maxNamespaces), namespaces.last?.id ?? 0)
+  }
 
   func identify(_ sqe: SubmissionQueueEntry) throws(NVMeStatus) -> UInt32? {
     let cns = UInt8(truncatingIfNeeded: sqe.cdw10)

@@ -15,7 +15,7 @@ public final class NVMeController {
   public let settings: ControllerSettings
   public let capabilities: CapabilitiesRegister
   /// Active namespaces by NSID, ascending.
-  public private(set) var namespaces: [Namespace]
+  public internal(set) var namespaces: [Namespace]
   let doorbells: DoorbellPage
   /// Guest memory; nil until a client attaches its DMA space.
   public var memory: (any GuestMemory)?

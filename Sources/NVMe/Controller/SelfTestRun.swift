@@ -16,7 +16,7 @@ struct SelfTestRun {
   }
 
   let code: DeviceSelfTestLog.Code
-  let spans: [Span]
+  private(set) var spans: [Span]
   let totalBytes: UInt64
   /// Position: span, and byte offset in it.
   private(set) var spanIndex = 0
@@ -30,6 +30,13 @@ struct SelfTestRun {
     self.spans = spans
     totalBytes = spans.reduce(0) { $0 &+ $1.length }
     skipEmptySpans()
+  }
+
+  /// Namespace positions moved (hot-add or removal): re-point each span.
+  mutating func remapIndexes(_ position: (UInt32) -> Int?) {
+    for i in spans.indices {
+      if let index = position(spans[i].namespaceID) { spans[i].namespaceIndex = index }
+    }
   }
 
   var isFinished: Bool { spanIndex >= spans.count }
