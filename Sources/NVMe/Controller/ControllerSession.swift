@@ -42,6 +42,10 @@ final class ControllerSession {
   var aggregation: [VectorAggregation]
   var waitingVectors: [UInt16] = []
   @exclusivity(unchecked) var timerDeadline: UInt64?
+  /// Earliest time a command held for QoS may go (fine clock), this turn's.
+  @exclusivity(unchecked) var qosWakeAt: UInt64?
+  /// Which submission queue a turn serves first while QoS limits are set.
+  @exclusivity(unchecked) var qosRotation = 0
 
   /// `queuePairs`: admin pair included; `vectors`: interrupt vectors.
   init(queuePairs: Int, vectors: Int, features: FeatureStore) {

@@ -76,11 +76,20 @@ extension NVMeController {
     // The session this turn serves; see `stillServes`.
     let session = self.session
     var work = 0
-    var index = 0
+    var step = 0
+    session.qosWakeAt = nil
+    // Under QoS limits the queue served first rotates, so queues sharing a
+    // namespace's tokens share them fairly.
+    var start = 0
+    if !qos.entries.isEmpty {
+      start = session.qosRotation
+      session.qosRotation = start < Int.max ? start &+ 1 : 0
+    }
     // Indexes, not a copy of the list: commands (Delete SQ) may change it.
-    while index < session.activeSubmissionIDs.count {
-      let qid = session.activeSubmissionIDs[index]
-      index &+= 1
+    while step < session.activeSubmissionIDs.count {
+      let count = session.activeSubmissionIDs.count
+      let qid = session.activeSubmissionIDs[(start % count &+ step) % count]
+      step &+= 1
       guard let sq = session.submissionQueues[qid] else { continue }
       let slot = DoorbellPage.submissionTail(qid)
       guard let value = doorbellValue(slot, shadowed: sq.shadowed, memory: memory) else { break }
@@ -93,14 +102,27 @@ extension NVMeController {
       }
       var budget = Self.fetchBudgetPerQueue
       while !sq.isEmpty, budget > 0, stillServes(session) {
-        budget &-= 1
-        guard let entry = sq.fetch(sq.head, memory: memory) else {
-          fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
+        let entry: SubmissionQueueEntry
+        if let held = sq.held {
+          // Fetched once already: never read guest memory for it again.
+          entry = held
+        } else {
+          guard let fetched = sq.fetch(sq.head, memory: memory) else {
+            fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
+            break
+          }
+          // A fetch by DMA message lets the client in meanwhile: a device
+          // reset may have taken the queue away. Its command goes with it.
+          guard stillServes(session) else { return work }
+          entry = fetched
+        }
+        // One branch when no namespace has limits. A held command stays at
+        // the head: the queue's later commands wait behind it, in order.
+        if !qos.entries.isEmpty, qid != 0, !admitQoS(entry, queue: sq, session: session) {
           break
         }
-        // A fetch by DMA message lets the client in meanwhile: a device
-        // reset may have taken the queue away. Its command goes with it.
-        guard stillServes(session) else { return work }
+        sq.held = nil
+        budget &-= 1
         sq.head = (sq.head &+ 1) % sq.size
         sq.outstanding &+= 1
         work &+= 1
