@@ -78,17 +78,16 @@ extension NVMeController {
     var work = 0
     var step = 0
     session.qosWakeAt = nil
-    // Under QoS limits the queue served first rotates, so queues sharing a
-    // namespace's tokens share them fairly.
+    // Under QoS limits the I/O queue served first is the one after the queue
+    // that last got tokens, so queues sharing a namespace's limit alternate.
     var start = 0
-    if !qos.entries.isEmpty {
-      start = session.qosRotation
-      session.qosRotation = start < Int.max ? start &+ 1 : 0
+    if !qos.entries.isEmpty, let last = session.qosLastServed {
+      start = session.activeSubmissionIDs.firstIndex(of: last) ?? 0
     }
     // Indexes, not a copy of the list: commands (Delete SQ) may change it.
     while step < session.activeSubmissionIDs.count {
-      let count = session.activeSubmissionIDs.count
-      let qid = session.activeSubmissionIDs[(start % count &+ step) % count]
+      let qid = session.activeSubmissionIDs[
+        Self.rotated(step, count: session.activeSubmissionIDs.count, start: start)]
       step &+= 1
       guard let sq = session.submissionQueues[qid] else { continue }
       let slot = DoorbellPage.submissionTail(qid)
@@ -134,6 +133,15 @@ extension NVMeController {
       }
     }
     return work
+  }
+
+  /// The list position served at `step` of a turn: the admin queue (first,
+  /// the list is sorted) stays first; the I/O queues rotate by `start`.
+  @inline(__always)
+  static func rotated(_ step: Int, count: Int, start: Int) -> Int {
+    guard start != 0, step != 0, count > 2 else { return step }
+    let io = count &- 1
+    return 1 &+ (start % io &+ step &- 1) % io
   }
 
   /// Whether the controller still serves the queues of `session`, the one

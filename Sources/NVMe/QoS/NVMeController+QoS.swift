@@ -38,6 +38,7 @@ extension NVMeController {
     entry.bytes.refill(now: now)
     let admitted = entry.ops.admits(cost.ops) && entry.bytes.admits(cost.bytes)
     if admitted {
+      session.qosLastServed = Int(sq.id)
       _ = entry.ops.take(cost.ops, now: now)
       _ = entry.bytes.take(cost.bytes, now: now)
     } else {
