@@ -33,7 +33,8 @@ final class InProcessServer: Sendable {
     options: ServerOptions = ServerOptions(),
     makeBackends: @escaping @Sendable () throws -> [any BlockBackend] = {
       [MemoryBackend(size: 8 << 20)].compactMap { $0 }
-    }
+    },
+    configure: @escaping @Sendable (NVMeController) throws -> Void = { _ in }
   ) throws {
     let dir = FileManager.default.temporaryDirectory.path
     path = "\(dir)/nvme-vfu-test-\(UUID().uuidString.prefix(8)).sock"
@@ -62,6 +63,8 @@ final class InProcessServer: Sendable {
         }
         let device = try NVMeDevice(
           settings: settings, namespaces: namespaces, doorbells: doorbells)
+        // On the reactor thread, before the reactor runs: e.g. QoS limits.
+        try configure(device.controller)
         let server = VFIOUserServer(device: device, options: options)
         let reactor = Reactor(server: server, device: device, mode: mode)
         try server.listen(path: path)

@@ -42,6 +42,11 @@ final class ControllerSession {
   var aggregation: [VectorAggregation]
   var waitingVectors: [UInt16] = []
   @exclusivity(unchecked) var timerDeadline: UInt64?
+  /// Earliest time a command held for QoS may go (fine clock), this turn's.
+  @exclusivity(unchecked) var qosWakeAt: UInt64?
+  /// The submission queue that last got a command past QoS limits; the next
+  /// turn serves the queue after it first, so queues share tokens in turn.
+  @exclusivity(unchecked) var qosLastServed: Int?
 
   /// `queuePairs`: admin pair included; `vectors`: interrupt vectors.
   init(queuePairs: Int, vectors: Int, features: FeatureStore) {

@@ -76,11 +76,19 @@ extension NVMeController {
     // The session this turn serves; see `stillServes`.
     let session = self.session
     var work = 0
-    var index = 0
+    var step = 0
+    session.qosWakeAt = nil
+    // Under QoS limits the I/O queue served first is the one after the queue
+    // that last got tokens, so queues sharing a namespace's limit alternate.
+    var start = 0
+    if !qos.entries.isEmpty, let last = session.qosLastServed {
+      start = session.activeSubmissionIDs.firstIndex(of: last) ?? 0
+    }
     // Indexes, not a copy of the list: commands (Delete SQ) may change it.
-    while index < session.activeSubmissionIDs.count {
-      let qid = session.activeSubmissionIDs[index]
-      index &+= 1
+    while step < session.activeSubmissionIDs.count {
+      let qid = session.activeSubmissionIDs[
+        Self.rotated(step, count: session.activeSubmissionIDs.count, start: start)]
+      step &+= 1
       guard let sq = session.submissionQueues[qid] else { continue }
       let slot = DoorbellPage.submissionTail(qid)
       guard let value = doorbellValue(slot, shadowed: sq.shadowed, memory: memory) else { break }
@@ -93,14 +101,27 @@ extension NVMeController {
       }
       var budget = Self.fetchBudgetPerQueue
       while !sq.isEmpty, budget > 0, stillServes(session) {
-        budget &-= 1
-        guard let entry = sq.fetch(sq.head, memory: memory) else {
-          fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
+        let entry: SubmissionQueueEntry
+        if let held = sq.held {
+          // Fetched once already: never read guest memory for it again.
+          entry = held
+        } else {
+          guard let fetched = sq.fetch(sq.head, memory: memory) else {
+            fail("submission queue \(qid) entry \(sq.head) is not in guest memory")
+            break
+          }
+          // A fetch by DMA message lets the client in meanwhile: a device
+          // reset may have taken the queue away. Its command goes with it.
+          guard stillServes(session) else { return work }
+          entry = fetched
+        }
+        // One branch when no namespace has limits. A held command stays at
+        // the head: the queue's later commands wait behind it, in order.
+        if !qos.entries.isEmpty, qid != 0, !admitQoS(entry, queue: sq, session: session) {
           break
         }
-        // A fetch by DMA message lets the client in meanwhile: a device
-        // reset may have taken the queue away. Its command goes with it.
-        guard stillServes(session) else { return work }
+        sq.held = nil
+        budget &-= 1
         sq.head = (sq.head &+ 1) % sq.size
         sq.outstanding &+= 1
         work &+= 1
@@ -112,6 +133,15 @@ extension NVMeController {
       }
     }
     return work
+  }
+
+  /// The list position served at `step` of a turn: the admin queue (first,
+  /// the list is sorted) stays first; the I/O queues rotate by `start`.
+  @inline(__always)
+  static func rotated(_ step: Int, count: Int, start: Int) -> Int {
+    guard start != 0, step != 0, count > 2 else { return step }
+    let io = count &- 1
+    return 1 &+ (start % io &+ step &- 1) % io
   }
 
   /// Whether the controller still serves the queues of `session`, the one

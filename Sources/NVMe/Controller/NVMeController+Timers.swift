@@ -4,7 +4,14 @@ extension NVMeController {
   /// sleep by then; `poll()` does whatever came due. It may already have
   /// passed (0: a turn at once): then the reactor should not sleep at all.
   ///
-  /// Today only interrupt coalescing sets it: the earliest time a vector's
-  /// waiting completion entries must be signalled.
-  public var nextTimerDeadline: UInt64? { session.timerDeadline }
+  /// Interrupt coalescing sets it (the earliest time a vector's waiting
+  /// completion entries must be signalled), and so does QoS: the earliest
+  /// time a command held for its namespace's limits has the tokens to go.
+  public var nextTimerDeadline: UInt64? {
+    let session = self.session
+    guard lifecycle.serves, memory != nil, let wake = session.qosWakeAt else {
+      return session.timerDeadline
+    }
+    return min(wake, session.timerDeadline ?? wake)
+  }
 }

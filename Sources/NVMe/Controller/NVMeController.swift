@@ -62,6 +62,7 @@ public final class NVMeController {
   @exclusivity(unchecked) var busyMilliseconds: UInt64 = 0
   @exclusivity(unchecked) var busySince: UInt64?
   var changedNamespaces = ChangedNamespaceList()
+  var qos = QoSTable()
   /// Times `armDoorbellEvents` set EventIdx for a sleep, for statistics.
   public internal(set) var eventIndexArmings: UInt64 = 0
   /// Doorbell writes that came as register writes (trapped doorbells).

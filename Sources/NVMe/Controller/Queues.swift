@@ -16,6 +16,9 @@ final class SubmissionQueue {
   /// The tail comes from the host's shadow doorbell buffer, not the page.
   @exclusivity(unchecked) var shadowed = false
   @exclusivity(unchecked) var statistics = QueueStatistics()
+  /// The entry at `head`, fetched once and waiting for its namespace's QoS
+  /// limits; it goes with the queue (and so with the session) on a reset.
+  var held: SubmissionQueueEntry?
 
   init(id: UInt16, completionQueueID: UInt16, ring: QueueRing) {
     self.id = id
