@@ -154,7 +154,7 @@ let package = Package(
       name: "NVMeVFUTests",
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
-        "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport",
+        "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport", "Control",
         "nvme-vfu-server", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

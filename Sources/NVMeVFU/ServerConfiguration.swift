@@ -14,6 +14,14 @@ public struct NamespaceConfiguration: Sendable, Hashable {
   public var iopsLimit: UInt64
   public var bytesPerSecondLimit: UInt64
 
+  /// The QoS limits, nil when there are none.
+  public var qosLimits: QoSLimits? {
+    let limits = QoSLimits(
+      iops: iopsLimit == 0 ? nil : iopsLimit,
+      bytesPerSecond: bytesPerSecondLimit == 0 ? nil : bytesPerSecondLimit)
+    return limits.isUnlimited ? nil : limits
+  }
+
   public init(
     nsid: UInt32? = nil, backing: BackendSpec, size: UInt64? = nil, readOnly: Bool = false,
     blockSize: Int = 512, iopsLimit: UInt64 = 0, bytesPerSecondLimit: UInt64 = 0
@@ -80,11 +88,9 @@ public struct ServerConfiguration: Sendable {
   }
 
   public var controllerSettings: ControllerSettings {
-    let settings = ControllerSettings(
+    ControllerSettings(
       serialNumber: serialNumber, modelNumber: modelNumber, ioQueues: ioQueues,
-      maxQueueEntries: queueDepth)
-    // MERGE-NS settings.maxNamespaces = maxNamespaces
-    return settings
+      maxQueueEntries: queueDepth, maxNamespaces: maxNamespaces)
   }
 
   /// What no flag or file may get wrong, as one line naming the setting.

@@ -68,6 +68,10 @@ public final class ServerRunner {
     server.logger = logger
     device.logger = logger
     reactor = Reactor(server: server, device: device, mode: configuration.pollMode)
+    for entry in namespaceConfigurations.values {
+      guard let nsid = entry.nsid, let limits = entry.qosLimits else { continue }
+      try? device.controller.setQoS(nsid: nsid, limits: limits)
+    }
     guard let endpoint = configuration.endpoint else { throw ServerStartError("no socket") }
     do {
       switch endpoint {
