@@ -37,10 +37,12 @@ ROOT_PKGS=(qemu-system-x86 linux-image-amd64 kmod)
 # Packages whose executables (everything they ship in */bin, */sbin) go into the guest,
 # each with its ldd closure. The first group is what the tests call (gawk, sg3-utils,
 # udevadm and getconf for the real blktests, see Tests/blktests/README.md); the second
-# is already in a minbase root and gives tests the real GNU tools instead of busybox's.
+# is already in a minbase root and gives tests the real GNU tools instead of busybox's
+# (gzip for zgrep: blktests reads the kernel's config with it, and without it every
+# test that asks for a kernel option is skipped).
 GUEST_PKGS=(busybox-static fio nvme-cli util-linux mount e2fsprogs xfsprogs pciutils kmod
             bsdextrautils ncurses-bin bash gawk sg3-utils udev libc-bin
-            coreutils grep sed findutils diffutils mawk)
+            coreutils grep sed findutils diffutils mawk gzip)
 
 # Executables of those packages left out: their library closure is large and the tests
 # do not use them (xfs_scrub alone pulls in ~40 MB of ICU). util-linux's su needs PAM
@@ -59,8 +61,9 @@ GUEST_DATA_PKGS=(ncurses-base pci.ids liburing2)
 GUEST_MODULES=(nvme nvme-core ext4 xfs crc32c configfs)
 REQUIRED_MODULES=(nvme)
 # Modules shipped but not loaded: the real blktests loads and unloads null_blk itself
-# (block/039 and block/047 use it without asking whether it exists).
-GUEST_SHIPPED_MODULES=(null_blk)
+# (block/039 and block/047 use it without asking whether it exists), and nvme-loop and
+# nvmet for its passthru tests (nvme/033-037 put an NVMe-oF target over our device).
+GUEST_SHIPPED_MODULES=(null_blk nvme-loop nvmet)
 
 # ---------------------------------------------------------------------------
 # Command line
