@@ -45,7 +45,7 @@ final class SyncWorker: @unchecked Sendable {
   /// copy_file_range works on this file (cleared on the first refusal).
   var copyFileRange = true
   // The owner's own.
-  private var thread: pthread_t?
+  private var thread: JoinableThread?
 
   init(
     fd: FileDescriptor, notifyFD: FileDescriptor, capacity: Int, punchHole: Bool, zeroRange: Bool
@@ -73,21 +73,12 @@ final class SyncWorker: @unchecked Sendable {
 
   /// Starts the thread; 0 or the errno pthread_create reported.
   func start() -> Int32 {
-    let context = Unmanaged.passRetained(self).toOpaque()
-    var handle = pthread_t()
-    let rc = pthread_create(
-      &handle, nil,
-      { context in
-        guard let context else { return nil }
-        Unmanaged<SyncWorker>.fromOpaque(context).takeRetainedValue().run()
-        return nil
-      }, context)
-    if rc != 0 {
-      Unmanaged<SyncWorker>.fromOpaque(context).release()
-      return rc
+    do {
+      thread = try JoinableThread { self.run() }
+      return 0
+    } catch {
+      return error.code
     }
-    thread = handle
-    return 0
   }
 
   /// Moves `newJobs` to the thread, leaving the array empty (capacity kept).
@@ -113,7 +104,7 @@ final class SyncWorker: @unchecked Sendable {
     stopping = true
     pthread_cond_signal(wake)
     pthread_mutex_unlock(lock)
-    pthread_join(thread, nil)
+    thread.join()
     self.thread = nil
   }
 

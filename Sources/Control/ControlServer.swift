@@ -35,7 +35,7 @@ public final class ControlServer: @unchecked Sendable {
   private let handler: Handler
   private let periodic: Periodic?
   private var clients: [ControlClientState] = []
-  private var thread: pthread_t?
+  private var thread: JoinableThread?
   private var pollSet = PollSet()
   private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 8)
 
@@ -65,21 +65,12 @@ public final class ControlServer: @unchecked Sendable {
 
   /// Starts the thread; 0 or pthread_create's errno.
   public func start() -> Int32 {
-    let context = Unmanaged.passRetained(self).toOpaque()
-    var handle = pthread_t()
-    let rc = pthread_create(
-      &handle, nil,
-      { context in
-        guard let context else { return nil }
-        Unmanaged<ControlServer>.fromOpaque(context).takeRetainedValue().run()
-        return nil
-      }, context)
-    if rc != 0 {
-      Unmanaged<ControlServer>.fromOpaque(context).release()
-      return rc
+    do {
+      thread = try JoinableThread { self.run() }
+      return 0
+    } catch {
+      return error.code
     }
-    thread = handle
-    return 0
   }
 
   /// Ends the thread (a request being handled finishes first), closes every
@@ -87,7 +78,7 @@ public final class ControlServer: @unchecked Sendable {
   public func stop() {
     if let thread {
       _ = EventFD.signal(stopEvent)
-      pthread_join(thread, nil)
+      thread.join()
       self.thread = nil
     }
     listener?.close()

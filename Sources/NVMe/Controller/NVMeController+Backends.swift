@@ -37,14 +37,18 @@ extension NVMeController {
 
   /// Synchronous flush of every writable backend (shutdown).
   func flushAllBackends() {
-    for ns in namespaces where !ns.isReadOnly {
-      ns.backend.enqueue(BlockRequest(operation: .flush, offset: 0, length: 0, tag: UInt64.max))
-      ns.backend.drain { completion in
-        if completion.tag != UInt64.max {
-          ioPartCompleted(completion)
-        } else if !completion.succeeded {
-          logger.warning("flush of namespace \(ns.id) failed: errno \(completion.errno)")
-        }
+    for ns in namespaces where !ns.isReadOnly { flushBackend(of: ns) }
+  }
+
+  /// Synchronous flush of one namespace's backend, delivering whatever else
+  /// completes meanwhile.
+  func flushBackend(of ns: Namespace) {
+    ns.backend.enqueue(BlockRequest(operation: .flush, offset: 0, length: 0, tag: UInt64.max))
+    ns.backend.drain { completion in
+      if completion.tag != UInt64.max {
+        ioPartCompleted(completion)
+      } else if !completion.succeeded {
+        logger.warning("flush of namespace \(ns.id) failed: errno \(completion.errno)")
       }
     }
   }

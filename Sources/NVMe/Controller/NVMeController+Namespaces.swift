@@ -46,7 +46,7 @@ extension NVMeController {
       endSelfTest(.abortedByNamespaceRemoval)
     }
     let ns = namespaces[index]
-    if !ns.isReadOnly { flush(ns) }
+    if !ns.isReadOnly { flushBackend(of: ns) }
     namespaces.remove(at: index)
     namespacesMoved()
     announce(nsid)
@@ -90,17 +90,6 @@ extension NVMeController {
     backendDirty = Array(repeating: false, count: namespaces.count)
     backendsToSubmit.removeAll(keepingCapacity: true)
     selfTest?.remapIndexes { nsid in namespaceIndex(nsid) }
-  }
-
-  private func flush(_ ns: Namespace) {
-    ns.backend.enqueue(BlockRequest(operation: .flush, offset: 0, length: 0, tag: UInt64.max))
-    ns.backend.drain { completion in
-      if completion.tag != UInt64.max {
-        ioPartCompleted(completion)
-      } else if !completion.succeeded {
-        logger.warning("flush of removed namespace \(ns.id) failed: errno \(completion.errno)")
-      }
-    }
   }
 
   private func announce(_ nsid: UInt32) {
