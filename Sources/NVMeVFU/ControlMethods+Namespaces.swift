@@ -100,12 +100,9 @@ extension ControlMethods {
   /// is closed.
   func addNamespace(_ params: Params) throws(JSONRPC.ErrorObject) -> JSONValue {
     let entry = try ConfigFile.namespace(.object(params.values))
-    var size: UInt64? = nil
-    if case .file = entry.backing { size = entry.size }
     let opened: OpenedBackend
     do {
-      opened = try BackendFactory.open(
-        spec: entry.backing, size: size, readOnly: entry.readOnly, blockSize: entry.blockSize)
+      opened = try entry.openBackend()
     } catch {
       throw .refused(error.description)
     }
@@ -120,16 +117,12 @@ extension ControlMethods {
             NamespaceChangeError.noFreeNamespaceID(max: controller.settings.maxNamespaces)
               .description))
       }
-      guard
-        let ns = Namespace(
-          id: nsid, backend: backend, blockSize: entry.blockSize, readOnly: entry.readOnly,
-          identifierSeed: runner.configuration.serialNumber)
-      else {
-        backend.close()
-        return .failure(
-          .refused(
-            "\(entry.backing): size \(backend.size) is not a multiple of the \(entry.blockSize)-byte block size"
-          ))
+      let ns: Namespace
+      do throws(ServerStartError) {
+        ns = try entry.namespace(
+          id: nsid, backend: backend, serial: runner.configuration.serialNumber)
+      } catch {
+        return .failure(.refused(error.description))
       }
       do throws(NamespaceChangeError) {
         try controller.attach(ns)

@@ -1,3 +1,4 @@
+import BackendContract
 import BlockIO
 import NVMe
 
@@ -33,6 +34,32 @@ public struct NamespaceConfiguration: Sendable, Hashable {
     self.blockSize = blockSize
     self.iopsLimit = iopsLimit
     self.bytesPerSecondLimit = bytesPerSecondLimit
+  }
+}
+
+extension NamespaceConfiguration {
+  /// Opens the backend (a file is created with `size` if missing).
+  func openBackend() throws(BlockIOError) -> OpenedBackend {
+    var createSize: UInt64? = nil
+    if case .file = backing { createSize = size }
+    return try BackendFactory.open(
+      spec: backing, size: createSize, readOnly: readOnly, blockSize: blockSize)
+  }
+
+  /// The namespace over `backend`; a backend it cannot present is closed.
+  func namespace(id: UInt32, backend: any BlockBackend, serial: String) throws(ServerStartError)
+    -> Namespace
+  {
+    guard
+      let ns = Namespace(
+        id: id, backend: backend, blockSize: blockSize, readOnly: readOnly,
+        identifierSeed: serial)
+    else {
+      backend.close()
+      throw ServerStartError(
+        "\(backing): size \(backend.size) is not a multiple of the \(blockSize)-byte block size")
+    }
+    return ns
   }
 }
 

@@ -108,28 +108,14 @@ public final class ServerRunner {
   static func openNamespace(
     _ entry: NamespaceConfiguration, serial: String, logger: Logger
   ) throws(ServerStartError) -> Namespace {
-    let backend: any BlockBackend
+    let opened: OpenedBackend
     do {
-      var size: UInt64? = nil
-      if case .file = entry.backing { size = entry.size }
-      let opened = try BackendFactory.open(
-        spec: entry.backing, size: size, readOnly: entry.readOnly, blockSize: entry.blockSize)
-      backend = opened.backend
-      for warning in opened.warnings { logger.warning("\(warning)") }
+      opened = try entry.openBackend()
     } catch {
       throw ServerStartError(error.description)
     }
-    guard
-      let ns = Namespace(
-        id: entry.nsid ?? 1, backend: backend, blockSize: entry.blockSize,
-        readOnly: entry.readOnly, identifierSeed: serial)
-    else {
-      backend.close()
-      throw ServerStartError(
-        "\(entry.backing): size \(backend.size) is not a multiple of the \(entry.blockSize)-byte block size"
-      )
-    }
-    return ns
+    for warning in opened.warnings { logger.warning("\(warning)") }
+    return try entry.namespace(id: entry.nsid ?? 1, backend: opened.backend, serial: serial)
   }
 
   private func makeControlServer() throws(Errno) -> ControlServer {
