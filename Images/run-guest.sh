@@ -27,6 +27,9 @@
 #   --kvm            use KVM instead of TCG (default: TCG, multi-threaded). A paravirtual
 #                    KVM (PVM, found on some cloud VMs) cannot run stock kernels.
 #   --log FILE       also write the serial console output to FILE
+#   --host-pipe PATH a second serial port, the guest's ttyS1, that reads the FIFO PATH.in
+#                    (and writes PATH.out); both are made if missing. PATH must be in a
+#                    --share directory. Tests/blktests/check answers host requests on it.
 #
 # Without --test/--test-dir the guest starts bash on the serial console for interactive
 # use and powers off when it exits.
@@ -45,7 +48,7 @@ die() { printf '[run-guest] ERROR: %s\n' "$*" >&2; exit 2; }
 
 CACHE=${NVME_VFU_CACHE:-/var/cache/nvme-vfu}
 TEST_SCRIPT= TEST_DIR= APPEND= TIMEOUT=600 MEM=1G SMP=2 ACCEL=tcg LOG= SHARE_MEM=1 REBOOT=0
-DEVICES=() SHARES=() EXTRA=()
+DEVICES=() SHARES=() EXTRA=() HOST_PIPE=
 need() { [ "$2" -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
         --timeout)  need "$1" $#; TIMEOUT=$2; shift 2 ;;
         --mem)      need "$1" $#; MEM=$2; shift 2 ;;
         --smp)      need "$1" $#; SMP=$2; shift 2 ;;
+        --host-pipe) need "$1" $#; HOST_PIPE=$2; shift 2 ;;
         --kvm)      ACCEL=kvm; shift ;;
         --no-share-mem) SHARE_MEM=0; shift ;;
         --reboot)   REBOOT=1; shift ;;
@@ -124,6 +128,11 @@ else
 fi
 [ "$REBOOT" = 1 ] || QEMU+=(-no-reboot)
 for dev in "${DEVICES[@]}"; do QEMU+=(-device "$dev"); done
+if [ -n "$HOST_PIPE" ]; then
+    # QEMU opens both FIFOs read-write, so neither side blocks in open().
+    for f in "$HOST_PIPE.in" "$HOST_PIPE.out"; do [ -p "$f" ] || mkfifo -m 0600 "$f"; done
+    QEMU+=(-chardev "pipe,id=host,path=$HOST_PIPE" -serial chardev:host)
+fi
 QEMU+=("${EXTRA[@]}")
 
 # Runs in the new mount namespace: mount, then become QEMU (exec all the way down, so that

@@ -86,3 +86,39 @@ _lbafs() {
     sed -n 's/^lbaf *\([0-9]*\) *: *ms:\([0-9]*\) *lbads:\([0-9]*\).*/lbaf \1 lbads:\3 ms:\2 &/p' "$1" \
         | sed 's/ lbaf *[0-9]* *:.*(in use).*/ (in use)/; s/ lbaf *[0-9]* *:.*//'
 }
+
+# _ns_dev NSID: block device of that NSID (Linux scans namespaces in parallel, so
+# nvme0nN need not be NSID N); fails if there is none.
+_ns_dev() {
+    local d
+    for d in /sys/block/nvme0n*; do
+        [ "$(cat "$d/nsid" 2>/dev/null)" = "$1" ] && { echo "/dev/${d##*/}"; return 0; }
+    done
+    return 1
+}
+
+# _wait_ns NSID SECS / _wait_ns_gone NSID SECS: until the block device of NSID appears /
+# is gone (after a change on the host, Linux rescans on the async event).
+_wait_ns() {
+    for ((t = 0; t < ${2:-30} * 10; t++)); do _ns_dev "$1" > /dev/null && return 0; sleep 0.1; done
+    return 1
+}
+_wait_ns_gone() {
+    for ((t = 0; t < ${2:-30} * 10; t++)); do _ns_dev "$1" > /dev/null || return 0; sleep 0.1; done
+    return 1
+}
+
+# _host WORDS...: have the host run the test's host_during WORDS now, while this guest
+# runs (check answers on ttyS1, fd 7), and return its status. The request goes out on
+# the test's own stdout (fd 9), so it also works inside $(...).
+_host() {
+    local seq line
+    seq=$(($(cat /tmp/blktests.hostseq 2>/dev/null || echo 0) + 1))
+    echo "$seq" > /tmp/blktests.hostseq
+    echo "BLKTESTS-HOST $seq $* BLKTESTS-END" >&9
+    while IFS= read -r -t 300 line <&7; do
+        case $line in "BLKTESTS-HOST-DONE $seq "*) return "${line##* }" ;; esac
+    done
+    echo "_host $*: no answer from the host within 300 s" >&2
+    return 99
+}
