@@ -73,6 +73,16 @@ public final class ServerRunner {
       try? device.controller.setQoS(nsid: nsid, limits: limits)
     }
     guard let endpoint = configuration.endpoint else { throw ServerStartError("no socket") }
+    // The control socket is bound before the vfio-user one: whoever sees the
+    // vfio-user socket appear can connect to both at once.
+    if configuration.controlPath != nil || configuration.metricsPath != nil {
+      do {
+        control = try makeControlServer()
+      } catch {
+        for ns in namespaces { ns.backend.close() }
+        throw ServerStartError("\(configuration.controlPath ?? "control socket"): \(error)")
+      }
+    }
     do {
       switch endpoint {
       case .path(let path): try server.listen(path: path)
@@ -80,6 +90,7 @@ public final class ServerRunner {
       }
     } catch {
       for ns in namespaces { ns.backend.close() }
+      control?.stop()
       switch endpoint {
       case .path(let path):
         let reason = error.code == EADDRINUSE ? "already served by a live server" : "\(error)"
@@ -92,15 +103,6 @@ public final class ServerRunner {
     reactor.addWakeup(fd: mailbox.wakeup) { [unowned self] in
       self.mailbox.runJobs(self)
       return true
-    }
-    if configuration.controlPath != nil || configuration.metricsPath != nil {
-      do {
-        control = try makeControlServer()
-      } catch {
-        for ns in namespaces { ns.backend.close() }
-        server.closeListener()
-        throw ServerStartError("\(configuration.controlPath ?? "control socket"): \(error)")
-      }
     }
   }
 

@@ -180,7 +180,7 @@ def run_child(argv, timeout):
 class Server:
     """nvme-vfu-server pinned to one CPU, on a socket in a private directory."""
 
-    def __init__(self, args, backing, poll, workdir, tag, doorbells="mapped"):
+    def __init__(self, args, backing, poll, workdir, tag, doorbells="mapped", extra=()):
         self.socket = os.path.join(workdir, f"{tag}.sock")
         self.log_path = os.path.join(workdir, f"{tag}.log")
         if os.path.exists(self.socket):
@@ -189,7 +189,7 @@ class Server:
         self.proc = subprocess.Popen(
             ["taskset", "-c", str(args.server_cpu), os.path.join(args.bin, "nvme-vfu-server"),
              "--socket", self.socket, "--backing", backing, "--poll", poll,
-             "--doorbells", doorbells, "--log-level", "warning"],
+             "--doorbells", doorbells, "--log-level", "warning", *extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.socket):

@@ -22,13 +22,19 @@
 # floor under any sleeping server here: wake_probe.c, a thread in ppoll woken by
 # a socket write from the other CPU after the same quiet spells (gcc builds it).
 #
-# Writes Images/benchmark-YYYY-MM-DD.{json,png} and
-# Images/benchmark-wake-YYYY-MM-DD.json and prints the tables.
+# Then qos.py, on mem:SIZE with the default server: fio-like loads under a
+# set_qos IOPS and bandwidth limit against no limit, and 4k randread QD32 with
+# and without --metrics-file rewritten every second.
+#
+# Writes Images/benchmark-YYYY-MM-DD.{json,png},
+# Images/benchmark-wake-YYYY-MM-DD.json and Images/benchmark-qos-YYYY-MM-DD.json
+# and prints the tables.
 #
 # Usage: Tests/Benchmarks/run.sh [--quick] [--runtime S] [--ramp S] [--repeats N]
 #          [--file PATH] [--size SIZE] [--idle-seconds S] [--out DIR]
 #          [--wait-quiet S] [--retries N] [--configs LIST] [--no-idle]
 #          [--no-install] [--no-build] [--no-wake] [--wake-only]
+#          [--no-qos] [--qos-only]
 # Environment (flags win): BENCH_RUNTIME (10), BENCH_RAMP (2), BENCH_REPEATS (3),
 #   BENCH_FILE (/var/tmp/nvme-vfu-bench.img), BENCH_SIZE (1G), BENCH_IDLE_SECONDS (10),
 #   BENCH_OUT (Images), BENCH_SERVER_CPU (the disk's interrupt CPU, else 0),
@@ -44,7 +50,8 @@
 #   It writes to /tmp/nvme-vfu-bench-quick unless --out is given, so the
 #   README's figures stay as they are.
 # --no-wake skips wake.py (the idle rows are then bench.py's, mapped only);
-# --wake-only runs wake.py alone.
+# --wake-only runs wake.py alone; --no-qos skips qos.py (about 6 minutes),
+# --qos-only runs it alone.
 # The default run takes about 22 minutes plus the build (wake.py about 10).
 set -euo pipefail
 
@@ -67,6 +74,7 @@ install=1
 build=1
 quick=0
 wake=1
+qos=1
 throughput=1
 command_line="Tests/Benchmarks/run.sh${*:+ $*}"
 
@@ -90,7 +98,9 @@ while [ $# -gt 0 ]; do
     --no-install) install=0 ;;
     --no-build) build=0 ;;
     --no-wake) wake=0 ;;
-    --wake-only) throughput=0 ;;
+    --wake-only) throughput=0; qos=0 ;;
+    --no-qos) qos=0 ;;
+    --qos-only) throughput=0; wake=0 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -120,7 +130,8 @@ if [ $build = 1 ]; then
   echo "== swift build -c release --scratch-path $scratch"
   (cd "$repo" && swift build -c release --scratch-path "$scratch" 2>&1 | tail -n 3)
 fi
-[ -x "$bin/nvme-vfu-server" ] && [ -x "$bin/nvme-vfu-bench" ] || die "no binaries in $bin"
+[ -x "$bin/nvme-vfu-server" ] && [ -x "$bin/nvme-vfu-bench" ] && [ -x "$bin/nvme-vfu-ctl" ] \
+  || die "no binaries in $bin"
 
 # 3. The backing file: fully written (no holes, no unwritten extents, so
 # reads reach the disk), on a disk filesystem (O_DIRECT on tmpfs measures RAM).
@@ -200,5 +211,12 @@ if [ $wake = 1 ]; then
     --repeats "$repeats" --idle-seconds "$idle_seconds" --out "$out" \
     --server-cpu "$server_cpu" --client-cpu "$client_cpu" --wait-quiet "$wait_quiet" \
     --command "$command_line" || status=$?
+fi
+if [ $qos = 1 ]; then
+  echo
+  python3 "$repo/Tests/Benchmarks/qos.py" \
+    --bin "$bin" --size "$size" --runtime "$runtime" --ramp "$ramp" --repeats "$repeats" \
+    --out "$out" --server-cpu "$server_cpu" --client-cpu "$client_cpu" \
+    --wait-quiet "$wait_quiet" --command "$command_line" || status=$?
 fi
 exit $status

@@ -21,13 +21,9 @@ import Testing
       server = try ServerProcess(
         in: scratch, backings: backings,
         arguments: ["--control", "\(scratch.path)/nvme.ctl"] + arguments)
-      // The control socket is bound just after the vfio-user one ServerProcess waits for.
-      var client: ControlClient?
-      for _ in 0..<500 where client == nil {
-        client = try? ControlClient(path: "\(scratch.path)/nvme.ctl")
-        if client == nil { usleep(10_000) }
-      }
-      control = try #require(client)
+      // No retry: the control socket is bound before the vfio-user one that
+      // ServerProcess waits for, so it is there once that one is.
+      control = try ControlClient(path: "\(scratch.path)/nvme.ctl")
     }
   }
 
