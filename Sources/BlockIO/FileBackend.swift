@@ -20,7 +20,9 @@ public final class FileBackend: BlockBackend {
   public static let defaultQueueDepth = 1024
 
   public let path: String
-  public internal(set) var size: UInt64
+  // Read on every I/O's bounds check, written only by resize(to:) on the same
+  // (reactor) thread between commands: no dynamic exclusivity check needed.
+  @exclusivity(unchecked) public internal(set) var size: UInt64
   public let isReadOnly: Bool
   /// The image was opened with O_DIRECT (no page cache).
   public let isDirect: Bool

@@ -5,7 +5,9 @@ import Glibc
 /// dropped, and everything completes at the next `reap`. Measures the path
 /// above the store.
 public final class NullBackend: BlockBackend {
-  public private(set) var size: UInt64
+  // Read on every I/O's bounds check, written only by resize(to:) on the same
+  // (reactor) thread between commands: no dynamic exclusivity check needed.
+  @exclusivity(unchecked) public private(set) var size: UInt64
   public let isReadOnly: Bool
   public var completionFD: Int32? { nil }
   public var inFlight: Int { completions.count }

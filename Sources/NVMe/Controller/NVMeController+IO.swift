@@ -317,12 +317,11 @@ extension NVMeController {
       }
     }
     if status.isSuccess { account(context) }
-    if context.fetchedAt != 0, let counters = context.counters?.takeUnretainedValue() {
+    if context.fetchedAt != 0, let counters = context.counters {
       let elapsed = fineClock() &- context.fetchedAt
-      if context.kind == .write {
-        counters.writeLatency.record(elapsed)
-      } else {
-        counters.readLatency.record(elapsed)
+      // The namespace keeps its counters alive while commands are in flight.
+      counters._withUnsafeGuaranteedRef {
+        $0.recordLatency(write: context.kind == .write, nanoseconds: elapsed)
       }
     }
     complete(
@@ -346,22 +345,15 @@ extension NVMeController {
       bytesWritten &+= context.bytes
     case .writeZeroes, .flush, .deallocate, .copy: break
     }
-    guard context.kind == .read || context.kind == .write,
-      let counters = context.counters?.takeUnretainedValue()
-    else { return }
-    let sq =
-      Int(context.submissionQueueID) < session.submissionQueues.count
-      ? session.submissionQueues[Int(context.submissionQueueID)] : nil
-    if context.kind == .write {
-      counters.writes &+= 1
-      counters.bytesWritten &+= context.bytes
-      sq?.statistics.writes &+= 1
-      sq?.statistics.bytesWritten &+= context.bytes
-    } else {
-      counters.reads &+= 1
-      counters.bytesRead &+= context.bytes
-      sq?.statistics.reads &+= 1
-      sq?.statistics.bytesRead &+= context.bytes
+    guard context.kind == .read || context.kind == .write else { return }
+    let write = context.kind == .write
+    // Each counter set is updated through one call, borrowed, not retained:
+    // this runs once per completed I/O.
+    context.counters?._withUnsafeGuaranteedRef { $0.count(write: write, bytes: context.bytes) }
+    if Int(context.submissionQueueID) < session.submissionQueues.count,
+      let sq = session.submissionQueues[Int(context.submissionQueueID)]
+    {
+      sq.statistics.count(write: write, bytes: context.bytes)
     }
   }
 

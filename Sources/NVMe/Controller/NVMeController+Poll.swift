@@ -81,7 +81,7 @@ extension NVMeController {
     // Under QoS limits the I/O queue served first is the one after the queue
     // that last got tokens, so queues sharing a namespace's limit alternate.
     var start = 0
-    if !qos.entries.isEmpty, let last = session.qosLastServed {
+    if qosLimited, let last = session.qosLastServed {
       start = session.activeSubmissionIDs.firstIndex(of: last) ?? 0
     }
     // Indexes, not a copy of the list: commands (Delete SQ) may change it.
@@ -117,7 +117,7 @@ extension NVMeController {
         }
         // One branch when no namespace has limits. A held command stays at
         // the head: the queue's later commands wait behind it, in order.
-        if !qos.entries.isEmpty, qid != 0, !admitQoS(entry, queue: sq, session: session) {
+        if qosLimited, qid != 0, !admitQoS(entry, queue: sq, session: session) {
           break
         }
         sq.held = nil

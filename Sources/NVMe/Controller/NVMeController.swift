@@ -62,7 +62,10 @@ public final class NVMeController {
   @exclusivity(unchecked) var busyMilliseconds: UInt64 = 0
   @exclusivity(unchecked) var busySince: UInt64?
   var changedNamespaces = ChangedNamespaceList()
-  var qos = QoSTable()
+  var qos = QoSTable() { didSet { qosLimited = !qos.entries.isEmpty } }
+  /// Whether any namespace has limits: what every command checks, so a Bool
+  /// read whole, without the dynamic exclusivity check `qos` would cost.
+  @exclusivity(unchecked) private(set) var qosLimited = false
   /// Times `armDoorbellEvents` set EventIdx for a sleep, for statistics.
   public internal(set) var eventIndexArmings: UInt64 = 0
   /// Doorbell writes that came as register writes (trapped doorbells).

@@ -18,7 +18,7 @@ final class SubmissionQueue {
   @exclusivity(unchecked) var statistics = QueueStatistics()
   /// The entry at `head`, fetched once and waiting for its namespace's QoS
   /// limits; it goes with the queue (and so with the session) on a reset.
-  var held: SubmissionQueueEntry?
+  @exclusivity(unchecked) var held: SubmissionQueueEntry?
 
   init(id: UInt16, completionQueueID: UInt16, ring: QueueRing) {
     self.id = id
@@ -97,4 +97,15 @@ public struct QueueStatistics: Sendable, Hashable {
   public init() {}
 
   public var bytes: UInt64 { bytesRead &+ bytesWritten }
+
+  /// A successful Read (`write` false) or Write of `bytes`.
+  mutating func count(write: Bool, bytes: UInt64) {
+    if write {
+      writes &+= 1
+      bytesWritten &+= bytes
+    } else {
+      reads &+= 1
+      bytesRead &+= bytes
+    }
+  }
 }

@@ -15,6 +15,22 @@ public final class NamespaceCounters {
 
   public init() {}
 
+  /// A successful Read (`write` false) or Write of `bytes`.
+  func count(write: Bool, bytes: UInt64) {
+    if write {
+      writes &+= 1
+      bytesWritten &+= bytes
+    } else {
+      reads &+= 1
+      bytesRead &+= bytes
+    }
+  }
+
+  /// A sampled command's fetch-to-completion time.
+  func recordLatency(write: Bool, nanoseconds: UInt64) {
+    if write { writeLatency.record(nanoseconds) } else { readLatency.record(nanoseconds) }
+  }
+
   public var snapshot: NamespaceCountersSnapshot {
     NamespaceCountersSnapshot(
       reads: reads, writes: writes, bytesRead: bytesRead, bytesWritten: bytesWritten,
