@@ -42,7 +42,7 @@ ROOT_PKGS=(qemu-system-x86 linux-image-amd64 kmod)
 # test that asks for a kernel option is skipped).
 GUEST_PKGS=(busybox-static fio nvme-cli util-linux mount e2fsprogs xfsprogs pciutils kmod
             bsdextrautils ncurses-bin bash gawk sg3-utils udev libc-bin
-            coreutils grep sed findutils diffutils mawk gzip)
+            coreutils grep sed findutils diffutils mawk gzip sudo expect)
 
 # Executables of those packages left out: their library closure is large and the tests
 # do not use them (xfs_scrub alone pulls in ~40 MB of ICU). util-linux's su needs PAM
@@ -53,7 +53,15 @@ GUEST_EXCLUDE=(xfs_scrub xfs_scrub_all su)
 # Packages whose data files (not docs) go into the guest: terminfo entries for tput,
 # PCI names for lspci, and liburing for the real blktests' io_uring helpers (built on
 # the host, so not in any guest executable's ldd closure).
-GUEST_DATA_PKGS=(ncurses-base pci.ids liburing2)
+# sudo's policy plugin (sudoers.so) and tcl's init.tcl (expect's interpreter will not
+# start without it) are also data; shared objects among them get their ldd closure too.
+GUEST_DATA_PKGS=(ncurses-base pci.ids liburing2 sudo libtcl8.6)
+
+# Single files put into the guest (with their ldd closure): the PAM modules named by the
+# guest's /etc/pam.d/sudo (see step 2b).
+GUEST_FILES=(/usr/lib/x86_64-linux-gnu/security/pam_rootok.so
+             /usr/lib/x86_64-linux-gnu/security/pam_permit.so
+             /usr/lib/x86_64-linux-gnu/security/pam_deny.so)
 
 # Kernel modules (with their dependency closure) put into the guest and loaded by /init.
 # Optional ones may be built in or missing in a given kernel; nvme is required. configfs
@@ -332,8 +340,15 @@ done
 for pkg in $DATA_PKGS; do
     while read -r f; do
         case $f in /usr/share/doc/*|/usr/share/man/*|/usr/share/lintian/*) continue ;; esac
-        [ -d "$f" ] || emit "$f"
+        [ -d "$f" ] && continue
+        emit "$f"
+        is_elf "$f" && elfs+=("$f")
     done < <(dpkg -L "$pkg")
+done
+for f in $FILES; do
+    [ -e "$f" ] || { echo "file $f: not in the root" >&2; exit 1; }
+    emit "$f"
+    is_elf "$f" && elfs+=("$f")
 done
 # Shared libraries, as the loader will look for them. ldd runs inside this root, so the
 # closure is the sid one, not the host's.
@@ -378,7 +393,7 @@ step_guest() {
 
     # 2a. Files from the root, as a canonical path list, copied with tar (keeps symlinks).
     # (in_root, not a bare chroot: the collector's bash needs /dev/fd.)
-    in_root env PKGS="${GUEST_PKGS[*]}" DATA_PKGS="${GUEST_DATA_PKGS[*]}" EXCLUDE="${GUEST_EXCLUDE[*]}" \
+    in_root env PKGS="${GUEST_PKGS[*]}" DATA_PKGS="${GUEST_DATA_PKGS[*]}" EXCLUDE="${GUEST_EXCLUDE[*]}" FILES="${GUEST_FILES[*]}" \
         MODULES="${GUEST_MODULES[*]} ${GUEST_SHIPPED_MODULES[*]}" REQUIRED="${REQUIRED_MODULES[*]}" KVER="$kver" \
         bash -s <<<"$COLLECT" | sort -u | sed 's|^/||' > "$list"
     tar -C "$ROOT" --no-recursion -cf - -T "$list" | tar -C "$stage" -xpf -
@@ -403,6 +418,13 @@ step_guest() {
         > "$stage/etc/passwd"
     printf 'root:x:0:\ndisk:x:6:\nblktests:x:1000:\n' > "$stage/etc/group"
     ln -sf /proc/self/mounts "$stage/etc/mtab"
+    # The guest's name (init sets it) resolves, from files only: sudo looks it up.
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tnvmevfu-guest\n' > "$stage/etc/hosts"
+    printf '%s\n' 'passwd: files' 'group: files' 'hosts: files' > "$stage/etc/nsswitch.conf"
+    # The real sudo (nvme/067 runs a tool with it, as root). Debian's /etc/pam.d/sudo wants
+    # pam_unix and shadow files the guest has not: root needs no password, others are denied.
+    printf '%s\n' 'auth sufficient pam_rootok.so' 'auth required pam_deny.so' \
+        'account required pam_permit.so' 'session required pam_permit.so' > "$stage/etc/pam.d/sudo"
     : > "$stage/etc/fstab"
     printf '%s\n' "${GUEST_INIT//@MODULES@/${GUEST_MODULES[*]}}" > "$stage/init"
     chmod 755 "$stage/init"
@@ -412,7 +434,8 @@ step_guest() {
     chroot "$stage" depmod "$kver"
     chroot "$stage" bash -c 'set -e; fio --version; nvme version; lspci --version; modprobe --version;
                              mkfs.xfs -V; mke2fs -V 2>&1 | head -n1; column --version; tput -T linux cols;
-                             gawk --version | head -n1; sg_inq --version' \
+                             gawk --version | head -n1; sg_inq --version;
+                             sudo -u blktests id -u; expect -c "puts tcl-ok"' \
         > "$WORK/smoke.log" 2>&1 \
         || { cat "$WORK/smoke.log" >&2; die "a guest tool does not run in the staged initramfs"; }
     chroot "$stage" modprobe -S "$kver" --show-depends nvme > /dev/null \
