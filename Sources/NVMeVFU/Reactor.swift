@@ -89,7 +89,8 @@ public final class Reactor {
         workSinceClock = false
         lastWork = now
       }
-      guard now &- lastWork >= policy.spinNanoseconds else { continue }
+      guard now &- lastWork >= policy.spinNanoseconds || device.controller.waitsForQoSTokens
+      else { continue }
       // Idle: sleep until the socket, a backend or a signal wakes us. With
       // trapped doorbells that is all it takes: a queue without shadow
       // doorbells rings by message, and a shadowed one once EventIdx asks it

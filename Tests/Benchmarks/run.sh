@@ -130,8 +130,8 @@ if [ $build = 1 ]; then
   echo "== swift build -c release --scratch-path $scratch"
   (cd "$repo" && swift build -c release --scratch-path "$scratch" 2>&1 | tail -n 3)
 fi
-[ -x "$bin/nvme-vfu-server" ] && [ -x "$bin/nvme-vfu-bench" ] && [ -x "$bin/nvme-vfu-ctl" ] \
-  || die "no binaries in $bin"
+[ -x "$bin/nvme-vfu-server" ] && [ -x "$bin/nvme-vfu-bench" ] || die "no binaries in $bin"
+[ $qos = 0 ] || [ -x "$bin/nvme-vfu-ctl" ] || die "no nvme-vfu-ctl in $bin (qos.py needs it)"
 
 # 3. The backing file: fully written (no holes, no unwritten extents, so
 # reads reach the disk), on a disk filesystem (O_DIRECT on tmpfs measures RAM).

@@ -14,4 +14,11 @@ extension NVMeController {
     }
     return min(wake, session.timerDeadline ?? wake)
   }
+
+  /// Whether the last turn held a command for its namespace's QoS limits.
+  /// The reactor then sleeps at once (until `nextTimerDeadline`) instead of
+  /// spinning: what it waits for is a clock, not a doorbell.
+  public var waitsForQoSTokens: Bool {
+    lifecycle.serves && session.qosWakeAt != nil
+  }
 }
