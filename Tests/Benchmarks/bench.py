@@ -453,35 +453,45 @@ def parse_size(text):
     return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_run_arguments(parser, ramp, command="Tests/Benchmarks/run.sh"):
+    """The arguments run.sh passes to bench.py, wake.py and qos.py alike."""
     parser.add_argument("--bin", required=True)
-    parser.add_argument("--file", required=True)
     parser.add_argument("--size", default="1G")
-    parser.add_argument("--fstype", default="")
     parser.add_argument("--runtime", type=float, default=10)
-    parser.add_argument("--ramp", type=float, default=2)
+    parser.add_argument("--ramp", type=float, default=ramp)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--out", required=True)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument("--quick", type=int, default=0)
     parser.add_argument("--wait-quiet", type=float, default=60)
+    parser.add_argument("--command", default=command)
+
+
+def finish_run_arguments(args):
+    """Derived values of add_run_arguments' arguments."""
+    args.size_bytes = parse_size(args.size)
+    # Whole numbers print as such in the commands (fio wants integers).
+    args.runtime = int(args.runtime) if args.runtime == int(args.runtime) else args.runtime
+    args.ramp = int(args.ramp) if args.ramp == int(args.ramp) else args.ramp
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_run_arguments(parser, ramp=2)
+    parser.add_argument("--file", required=True)
+    parser.add_argument("--fstype", default="")
+    parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument("--quick", type=int, default=0)
     parser.add_argument("--retries", type=int, default=1)
     parser.add_argument("--configs", default=",".join(c for c, _ in CONFIGS),
                         help="comma-separated subset of " + ", ".join(c for c, _ in CONFIGS))
     parser.add_argument("--no-idle", action="store_true", help="skip the idle measurement")
-    parser.add_argument("--command", default="Tests/Benchmarks/run.sh")
     args = parser.parse_args()
-    args.size_bytes = parse_size(args.size)
+    finish_run_arguments(args)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in args.configs if c not in dict(CONFIGS)]
     if unknown:
         parser.error(f"unknown configuration {unknown}; known: {[c for c, _ in CONFIGS]}")
-    # Whole numbers print as such in the commands (fio wants integers).
-    args.runtime = int(args.runtime) if args.runtime == int(args.runtime) else args.runtime
-    args.ramp = int(args.ramp) if args.ramp == int(args.ramp) else args.ramp
 
     started = time.time()
     machine = machine_info()

@@ -28,8 +28,8 @@ import subprocess
 import tempfile
 import time
 
-from bench import (Server, bench_perf, loadavg, log, machine_info, median, parse_size,
-                   print_checks, top_processes, wait_quiet)
+from bench import (Server, add_run_arguments, bench_perf, finish_run_arguments, loadavg, log,
+                   machine_info, median, print_checks, top_processes, wait_quiet)
 
 QD8_4K = {"name": "4k randread QD8", "rw": "randread", "bs": "4k", "iodepth": 8}
 QD8_128K = {"name": "128k randread QD8", "rw": "randread", "bs": "128k", "iodepth": 8}
@@ -58,17 +58,9 @@ def ctl(args, control, method, params):
     return json.loads(out.stdout)
 
 
-def wait_for(path, seconds=10):
-    deadline = time.monotonic() + seconds
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{path} did not appear")
-        time.sleep(0.02)
-
-
 def run_row(args, workdir, name, runs, failures):
     workload, qos, metrics = ROWS[name]
-    tag = f"qos-{len(runs)}-{abs(hash(name)) % 10000}"
+    tag = f"qos-{list(ROWS).index(name)}-{len(runs)}"
     control = os.path.join(workdir, f"{tag}.ctl")
     metrics_path = os.path.join(workdir, f"{tag}.prom")
     extra = ["--control", control]
@@ -78,7 +70,7 @@ def run_row(args, workdir, name, runs, failures):
         wait_quiet(args.wait_quiet)
     server = Server(args, f"mem:{args.size}", "adaptive", workdir, tag, "trapped", extra)
     try:
-        wait_for(control)
+        # No wait: Server waits for the vfio-user socket, bound after the control one.
         if qos:
             ctl(args, control, "set_qos", {"nsid": 1, **qos})
         r = bench_perf(args, server, workload, DEFAULT_CLIENT)
@@ -154,20 +146,9 @@ def targets(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--size", default="1G")
-    parser.add_argument("--runtime", type=float, default=10)
-    parser.add_argument("--ramp", type=float, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument("--wait-quiet", type=float, default=60)
-    parser.add_argument("--command", default="Tests/Benchmarks/run.sh --qos-only")
+    add_run_arguments(parser, ramp=2, command="Tests/Benchmarks/run.sh --qos-only")
     args = parser.parse_args()
-    args.size_bytes = parse_size(args.size)
-    args.runtime = int(args.runtime) if args.runtime == int(args.runtime) else args.runtime
-    args.ramp = int(args.ramp) if args.ramp == int(args.ramp) else args.ramp
+    finish_run_arguments(args)
 
     started = time.time()
     machine = machine_info()

@@ -27,8 +27,9 @@ import sys
 import tempfile
 import time
 
-from bench import (Server, bench_perf, idle_run, loadavg, log, machine_info, median,
-                   parse_size, prefill, print_checks, top_processes, wait_quiet)
+from bench import (Server, add_run_arguments, bench_perf, finish_run_arguments, idle_run,
+                   loadavg, log, machine_info, median, prefill, print_checks, top_processes,
+                   wait_quiet)
 
 THINK_MS = [2, 20, 200]
 QD1 = {"name": "4k randread QD1", "rw": "randread", "bs": "4k", "iodepth": 1}
@@ -157,22 +158,11 @@ def targets(results, idle):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--size", default="1G")
+    add_run_arguments(parser, ramp=1)
     parser.add_argument("--file", required=True, help="the idle rows' backing file")
-    parser.add_argument("--runtime", type=float, default=10)
-    parser.add_argument("--ramp", type=float, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--idle-seconds", type=float, default=10)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument("--wait-quiet", type=float, default=60)
-    parser.add_argument("--command", default="Tests/Benchmarks/run.sh")
     args = parser.parse_args()
-    args.size_bytes = parse_size(args.size)
-    args.runtime = int(args.runtime) if args.runtime == int(args.runtime) else args.runtime
-    args.ramp = int(args.ramp) if args.ramp == int(args.ramp) else args.ramp
+    finish_run_arguments(args)
 
     started = time.time()
     machine = machine_info()

@@ -29,11 +29,16 @@ _nvme_diagnostics() {
         --namespace-id=1 --cdw10=8 --data-len=4096 --read --raw-binary 2>/dev/null | od -An -tx1 -N16 | xargs)"
 }
 
-# _wait_live: wait up to 30 s for nvme0 to be live again (after a controller reset).
-_wait_live() {
-    for _ in $(seq 300); do [ "$(cat /sys/class/nvme/nvme0/state)" = live ] && return 0; sleep 0.1; done
+# _wait_until SECS CONDITION: until the shell condition (eval'd) holds, looking every
+# 0.1 s for at most SECS seconds.
+_wait_until() {
+    local t
+    for ((t = 0; t < $1 * 10; t++)); do eval "$2" && return 0; sleep 0.1; done
     return 1
 }
+
+# _wait_live: wait up to 30 s for nvme0 to be live again (after a controller reset).
+_wait_live() { _wait_until 30 '[ "$(cat /sys/class/nvme/nvme0/state)" = live ]'; }
 
 # _nvme_bdf: PCI address of controller nvme0, e.g. 0000:00:01.0.
 _nvme_bdf() { basename "$(readlink -f /sys/class/nvme/nvme0/device)"; }
@@ -99,14 +104,8 @@ _ns_dev() {
 
 # _wait_ns NSID SECS / _wait_ns_gone NSID SECS: until the block device of NSID appears /
 # is gone (after a change on the host, Linux rescans on the async event).
-_wait_ns() {
-    for ((t = 0; t < ${2:-30} * 10; t++)); do _ns_dev "$1" > /dev/null && return 0; sleep 0.1; done
-    return 1
-}
-_wait_ns_gone() {
-    for ((t = 0; t < ${2:-30} * 10; t++)); do _ns_dev "$1" > /dev/null || return 0; sleep 0.1; done
-    return 1
-}
+_wait_ns() { _wait_until "${2:-30}" "_ns_dev $1 > /dev/null"; }
+_wait_ns_gone() { _wait_until "${2:-30}" "! _ns_dev $1 > /dev/null"; }
 
 # _host WORDS...: have the host run the test's host_during WORDS now, while this guest
 # runs (check answers on ttyS1, fd 7), and return its status. The request goes out on
