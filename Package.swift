@@ -26,6 +26,11 @@ let package = Package(
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
   ],
   targets: [
+    // The version and the git commit every executable's --version prints; the plugin
+    // writes the commit at build time.
+    .plugin(
+      name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
+    .target(name: "BuildInfo", swiftSettings: strict, plugins: ["BuildInfoPlugin"]),
     // What Swift cannot call directly: CMSG_* macros, memfd_create, eventfd, ppoll,
     // signalfd, acquire/release atomics, prefetch, thread pinning, the SIGBUS guard.
     .target(name: "CShims"),
@@ -70,19 +75,19 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-server",
       dependencies: [
-        "NVMeVFU", "BlockIO", "VFIOUser", "POSIX",
+        "NVMeVFU", "BlockIO", "VFIOUser", "POSIX", "BuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
-      // The backend-program description the vfio-user spec asks for; installed
-      // by hand (README), not a resource of the binary.
-      exclude: ["50-nvme-vfu.json"],
+      // What install.sh installs beside the binaries, not resources of them: the
+      // backend-program description the vfio-user spec asks for, the systemd units.
+      exclude: ["50-nvme-vfu.json", "systemd", "install.sh"],
       swiftSettings: strict),
     // The control socket's client, in the role of SPDK's rpc.py.
     .executableTarget(
       name: "nvme-vfu-ctl",
       dependencies: [
-        "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Control", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     // The benchmark's engine: workloads, the closed loop, verify, pacing, reports.
@@ -97,7 +102,7 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "BenchKit", "NVMeHostDriver", "NVMe", "POSIX", "CShims",
+        "BenchKit", "NVMeHostDriver", "NVMe", "POSIX", "CShims", "BuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -155,7 +160,7 @@ let package = Package(
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
         "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport", "Control",
-        "nvme-vfu-server", "nvme-vfu-fault-client",
+        "BuildInfo", "nvme-vfu-server", "nvme-vfu-ctl", "nvme-vfu-bench", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),
   ]

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A JSON document as a value: what a control request carries and a reply
 /// returns. Integers keep their 64 bits (sizes and byte counters exceed a

@@ -1,6 +1,7 @@
 import BlockIO
 import Control
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `--config FILE`: the server as one JSON object, in the form `get_config`
 /// prints, so a running server's configuration can be saved and started

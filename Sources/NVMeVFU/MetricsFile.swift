@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Writes the metrics file whole: to a temporary file beside it, then renamed
 /// over it, so a collector never reads half a file.

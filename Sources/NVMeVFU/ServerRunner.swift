@@ -1,7 +1,7 @@
 import BackendContract
 import BlockIO
 import Control
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 import NVMe
@@ -32,6 +32,8 @@ public final class ServerRunner {
   private let signals: SignalFD
   let logger: Logger
   private let startTime = MonotonicClock.nanoseconds()
+  /// Where READY=1 and STOPPING=1 go under systemd (Type=notify).
+  public let notify = SystemdNotify(environment: ProcessInfo.processInfo.environment)
 
   /// Opens everything; throws a one-line error for anything the user must fix.
   public init(
@@ -139,14 +141,22 @@ public final class ServerRunner {
   /// Serves until told to stop, then finishes in-flight I/O, flushes, and
   /// removes the socket.
   public func run() {
-    logger.info("serving \(device.controller.namespaces.count) namespace(s)")
+    let serving = "serving \(device.controller.namespaces.count) namespace(s)"
+    logger.info("\(serving)")
     if let control {
       let rc = control.start()
       if rc != 0 { logger.error("control socket: cannot start its thread: \(Errno(rc))") }
       if let path = configuration.controlPath { logger.info("control socket at \(path)") }
     }
+    // Both sockets accept connections now (listen(2) was in init).
+    do { try notify.ready(status: serving) } catch {
+      logger.warning("NOTIFY_SOCKET \(notify.socketPath ?? ""): cannot send READY=1: \(error)")
+    }
     reactor.run()
     logger.info("stopping: finishing in-flight I/O and flushing")
+    do { try notify.stopping() } catch {
+      logger.warning("NOTIFY_SOCKET \(notify.socketPath ?? ""): cannot send STOPPING=1: \(error)")
+    }
     control?.stop()
     device.controller.quiesce()
     server.dropClient(reason: nil)

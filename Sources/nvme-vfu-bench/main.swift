@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 
 /// `nvme-vfu-bench`: drives a running nvme-vfu-server with the in-process
 /// host driver (`NVMeHostDriver.NVMeHost`), the way fio drives a disk.
@@ -6,6 +7,7 @@ struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "nvme-vfu-bench",
     abstract: "Benchmark and inspect an nvme-vfu-server over its vfio-user socket.",
+    version: BuildInfo.versionLine,
     subcommands: [PerfCommand.self, IdentifyCommand.self, IdleCommand.self])
 }
 

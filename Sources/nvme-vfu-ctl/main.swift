@@ -1,6 +1,7 @@
 import ArgumentParser
+import BuildInfo
 import Control
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// `nvme-vfu-ctl`: calls one method on a server's control socket and prints
@@ -18,7 +19,8 @@ struct ControlCommand: ParsableCommand {
       integers and true/false are sent as JSON numbers and booleans.
       Prints the result as JSON (or a table with --human); an error is one line
       on stderr and exit status 1.
-      """)
+      """,
+    version: BuildInfo.versionLine)
 
   @Option(help: "The server's control socket (its --control).")
   var control: String
@@ -80,7 +82,7 @@ struct ControlCommand: ParsableCommand {
         value = words[index + 1]
         index += 2
       }
-      key = key.replacingOccurrences(of: "-", with: "_")
+      key = String(key.map { $0 == "-" ? "_" : $0 })
       if value == "true" || value == "false" {
         params[key] = .bool(value == "true")
       } else if let number = UInt64(value) {

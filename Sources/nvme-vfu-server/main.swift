@@ -1,5 +1,7 @@
 import ArgumentParser
 import BlockIO
+import BuildInfo
+import FoundationEssentials
 import Glibc
 import Logging
 import NVMeVFU
@@ -14,11 +16,15 @@ struct ServerCommand: ParsableCommand {
       Attach from QEMU (>= 10.1) with
         -object memory-backend-memfd,id=mem,size=...,share=on -machine memory-backend=mem
         -device '{"driver":"vfio-user-pci","socket":{"path":"PATH","type":"unix"}}'
-      SIGTERM or SIGINT: finish in-flight I/O, flush, remove the socket, exit 0.
+      SIGTERM, SIGINT or SIGHUP: finish in-flight I/O, flush, remove the socket, exit 0.
       SIGUSR1: print statistics.
+      Under systemd (nvme-vfu@.service): with no --socket or --fd it serves the socket
+      systemd passes (LISTEN_FDS), and it sends READY=1 once serving and STOPPING=1
+      on its stop signal to NOTIFY_SOCKET.
       --control PATH serves JSON-RPC (nvme-vfu-ctl): statistics, namespaces added,
       removed and resized live, QoS limits, the log level, the running configuration.
-      """)
+      """,
+    version: BuildInfo.versionLine)
 
   @Option(name: .customLong("socket"), help: "UNIX socket path to listen on.")
   var socket: String?
@@ -124,10 +130,15 @@ struct ServerCommand: ParsableCommand {
       try config.map { path throws(ServerStartError) in
         try ConfigFile.load(path: path)
       } ?? ServerConfiguration()
+    // Flags first, then systemd's socket (LISTEN_FDS), then the config file's.
+    let activated = try SocketActivation.takeDescriptor(
+      environment: ProcessInfo.processInfo.environment)
     if let fd {
       configuration.endpoint = .descriptor(fd)
     } else if let path = socket ?? socketPath {
       configuration.endpoint = .path(path)
+    } else if let activated {
+      configuration.endpoint = .descriptor(activated)
     }
     do {
       let createSize = try size.map { text throws(BlockIOError) in try ByteSize.parse(text) }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import POSIX
 
 /// The capabilities object of VFIO_USER_VERSION, as one side states it.

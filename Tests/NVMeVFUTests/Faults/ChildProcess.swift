@@ -43,7 +43,11 @@ final class ChildProcess {
   private var outputFD: FileDescriptor?
   private var pending: [UInt8] = []
 
-  init(_ executable: String, _ arguments: [String], output: Output) throws {
+  /// `environment` is added to (and overrides) this process's.
+  init(
+    _ executable: String, _ arguments: [String], output: Output,
+    environment: [String: String] = [:]
+  ) throws {
     command = ([executable] + arguments).joined(separator: " ")
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -74,8 +78,9 @@ final class ChildProcess {
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
-    let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
-    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let envp: [UnsafeMutablePointer<CChar>?] =
+      variables.map { strdup("\($0)=\($1)") } + [nil]
     defer { for pointer in envp { free(pointer) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
