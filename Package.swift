@@ -155,7 +155,7 @@ let package = Package(
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
         "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport", "Control",
-        "nvme-vfu-server", "nvme-vfu-fault-client",
+        "nvme-vfu-server", "nvme-vfu-fault-client", "nvme-vfu-bench",
       ],
       swiftSettings: strict),
   ]

@@ -1,0 +1,122 @@
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+extension NVMeVFUTests {
+  /// The built `nvme-vfu-bench` against the built `nvme-vfu-server`, both
+  /// as processes: what a user sees when the server dies under it, when
+  /// they press Ctrl-C, and when the namespace refuses its writes.
+  @Suite struct BenchProcess {
+    /// A bench run: its process and where its stdout and stderr go.
+    final class Bench {
+      let process: ChildProcess
+      let stdoutPath: String
+      let stderrPath: String
+
+      init(_ arguments: [String], in scratch: TemporaryDirectory) throws {
+        stdoutPath = "\(scratch.path)/bench.out"
+        stderrPath = "\(scratch.path)/bench.err"
+        process = try ChildProcess(
+          try BuiltBinaries.path("nvme-vfu-bench"), arguments,
+          output: .files(stdout: stdoutPath, stderr: stderrPath))
+      }
+
+      var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+      var stderrLines: [Substring] {
+        ((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+          .split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+          .map { $0 }
+      }
+    }
+
+    /// Waits until the bench has attached (the server maps its guest RAM),
+    /// then lets I/O run a moment.
+    static func waitUntilRunning(_ bench: Bench, on server: ServerProcess) throws {
+      let attached = ProcessProbe.eventually(seconds: 20) {
+        server.mappings(containing: "nvme-vfu-bench-ram") > 0 || !bench.process.isRunning
+      }
+      try #require(attached && bench.process.isRunning, "the bench attached: \(bench.stderrLines)")
+      usleep(300_000)
+    }
+
+    static func perf(_ server: ServerProcess, _ extra: [String]) -> [String] {
+      ["perf", "--socket", server.socket, "--size", "16M", "--ramp", "0", "--iodepth", "8"]
+        + extra
+    }
+
+    @Test func aServerKilledUnderTheBenchEndsItWithOneLine() throws {
+      let scratch = try TemporaryDirectory("bench-dead-server")
+      let server = try ServerProcess(in: scratch, backings: ["mem:64M"])
+      let bench = try Bench(Self.perf(server, ["--runtime", "60s"]), in: scratch)
+      try Self.waitUntilRunning(bench, on: server)
+      let killed = Date()
+      server.kill()
+      // Generous: the bench looks every 50 ms; without looking it would
+      // run its 60 s.
+      let exit = bench.process.waitForExit(timeoutSeconds: 5)
+      let seconds = Date().timeIntervalSince(killed)
+      if exit == nil { bench.process.signal(SIGKILL) }
+      #expect(exit == .exited(1), "ended \(seconds) s after the server was killed")
+      #expect(
+        bench.stderrLines == [
+          "nvme-vfu-bench: the server closed the vfio-user connection (socket hang-up)"
+        ])
+      #expect(bench.stdout.isEmpty, "no figures: \(bench.stdout)")
+    }
+
+    @Test func sigintPrintsThePartialSummaryAndExits130() throws {
+      let scratch = try TemporaryDirectory("bench-sigint")
+      let server = try ServerProcess(in: scratch, backings: ["mem:64M"])
+      let bench = try Bench(Self.perf(server, ["--runtime", "60s", "--rw", "randrw"]), in: scratch)
+      try Self.waitUntilRunning(bench, on: server)
+      bench.process.signal(SIGINT)
+      let exit = bench.process.waitForExit(timeoutSeconds: 10)
+      if exit == nil { bench.process.signal(SIGKILL) }
+      #expect(exit == .exited(130))
+      let lines = bench.stdout.split(separator: "\n")
+      #expect(lines.first == "interrupted by SIGINT: partial results", "\(bench.stdout)")
+      #expect(lines.contains { $0.hasPrefix("  read: IOPS=") })
+      #expect(lines.contains { $0.hasPrefix("  write: IOPS=") })
+      let total = lines.first { $0.hasPrefix("  total: ") }
+      #expect(total?.contains(", errors=0") == true)
+      #expect(total?.contains("ios=0,") == false, "something was measured: \(total ?? "")")
+      #expect(bench.stderrLines.isEmpty, "\(bench.stderrLines)")
+      #expect(server.process.isRunning)
+    }
+
+    @Test func sigtermPrintsTheJSONSummaryAndExits143() throws {
+      let scratch = try TemporaryDirectory("bench-sigterm")
+      let server = try ServerProcess(in: scratch, backings: ["mem:64M"])
+      let bench = try Bench(
+        Self.perf(server, ["--runtime", "60s", "--output-format", "json"]), in: scratch)
+      try Self.waitUntilRunning(bench, on: server)
+      bench.process.signal(SIGTERM)
+      let exit = bench.process.waitForExit(timeoutSeconds: 10)
+      if exit == nil { bench.process.signal(SIGKILL) }
+      #expect(exit == .exited(143))
+      let object = try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8))
+      let report = try #require(object as? [String: Any])
+      let flat = try #require(report["nvme-vfu"] as? [String: Any])
+      #expect(flat["interrupted_by"] as? String == "SIGTERM")
+      let jobs = try #require(report["jobs"] as? [[String: Any]])
+      let read = try #require(jobs.first?["read"] as? [String: Any])
+      #expect((read["total_ios"] as? Int ?? 0) > 0)
+    }
+
+    @Test func writesToAReadOnlyNamespaceReportTheErrorAndNoFigures() throws {
+      let scratch = try TemporaryDirectory("bench-readonly")
+      let server = try ServerProcess(in: scratch, backings: ["mem:16M"], arguments: ["--readonly"])
+      let bench = try Bench(
+        Self.perf(server, ["--runtime", "5s", "--rw", "randwrite"]), in: scratch)
+      let exit = bench.process.waitForExit(timeoutSeconds: 20)
+      if exit == nil { bench.process.signal(SIGKILL) }
+      #expect(exit == .exited(1))
+      #expect(bench.stdout.isEmpty, "no IOPS for a failed run: \(bench.stdout)")
+      let lines = bench.stderrLines
+      #expect(lines.count == 1, "\(lines)")
+      #expect(lines.first?.hasPrefix("nvme-vfu-bench: I/O error: write of LBA ") == true)
+      #expect(lines.first?.hasSuffix(": Namespace is Write Protected (0x20)") == true)
+    }
+  }
+}
