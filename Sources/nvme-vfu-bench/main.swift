@@ -6,7 +6,10 @@ struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "nvme-vfu-bench",
     abstract: "Benchmark and inspect an nvme-vfu-server over its vfio-user socket.",
-    subcommands: [PerfCommand.self, IdentifyCommand.self, IdleCommand.self])
+    subcommands: [
+      PerfCommand.self, IdentifyCommand.self, SmartLogCommand.self, ErrorLogCommand.self,
+      IdleCommand.self,
+    ])
 }
 
 BenchCommand.main()

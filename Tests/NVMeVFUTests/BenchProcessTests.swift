@@ -117,6 +117,21 @@ extension NVMeVFUTests {
       #expect(lines.count == 1, "\(lines)")
       #expect(lines.first?.hasPrefix("nvme-vfu-bench: I/O error: write of LBA ") == true)
       #expect(lines.first?.hasSuffix(": Namespace is Write Protected (0x20)") == true)
+
+      // The refusals are in the log pages, as nvme-cli would show them.
+      let binary = try BuiltBinaries.path("nvme-vfu-bench")
+      let errors = try ChildProcess.run(binary, ["error-log", "--socket", server.socket])
+      #expect(errors.exit == .exited(0))
+      #expect(
+        errors.output.contains("status_field     : 0x4020(Namespace is Write Protected (0x20))"))
+      #expect(errors.output.contains("\nsqid             : 1\n"))
+      let smart = try ChildProcess.run(binary, ["smart-log", "--socket", server.socket])
+      #expect(smart.exit == .exited(0))
+      #expect(smart.output.contains("\ncritical_warning "))
+      let entries = smart.output.split(separator: "\n").first {
+        $0.hasPrefix("num_err_log_entries")
+      }
+      #expect(entries.map { !$0.hasSuffix(": 0") } == true, "\(smart.output)")
     }
   }
 }
