@@ -82,7 +82,9 @@ extension PerfRunner {
   /// After a signal: the writes in flight complete before the reset.
   private func finishPrefill() throws {
     for queue in queues where queue.outstanding > 0 {
-      try queue.process(minimum: queue.outstanding, timeoutMilliseconds: 10_000) { _ in }
+      try hangUpAware {
+        try queue.process(minimum: queue.outstanding, timeoutMilliseconds: 10_000) { _ in }
+      }
     }
   }
 }

@@ -255,10 +255,12 @@ public final class PerfRunner {
   public func run() throws -> PerfResult {
     var prefilled: UInt64?
     if plan.verify && !plan.rw.writes {
-      prefilled = try prefill()
+      prefilled = try hangUpAware { try prefill() }
       if let stop = watch.stop { return try stopped(stop, prefilled: prefilled) }
     }
-    var result = try measure()
+    // A doorbell message to a server that died fails with EPIPE: that
+    // too is its hang-up.
+    var result = try hangUpAware { try measure() }
     result.prefilledChunks = prefilled
     return result
   }
@@ -274,6 +276,17 @@ public final class PerfRunner {
     result.stop = stop
     result.prefilledChunks = prefilled
     return result
+  }
+
+  /// `body`, with a transport error from a server that hung up reported
+  /// as `hangUpError`.
+  func hangUpAware<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch {
+      if RunWatch.hungUp(host.client.connection.socket) { throw hangUpError() }
+      throw error
+    }
   }
 
   func hangUpError() -> BenchError {
@@ -520,7 +533,7 @@ public final class PerfRunner {
     let deadline = MonotonicClock.nanoseconds() &+ 10_000_000_000
     for queue in queues {
       while queue.outstanding > 0 {
-        if try queue.waitForCompletion(timeoutMilliseconds: 50) {
+        if try hangUpAware({ try queue.waitForCompletion(timeoutMilliseconds: 50) }) {
           try queue.reap { completion in complete(completion, now: MonotonicClock.nanoseconds()) }
           continue
         }

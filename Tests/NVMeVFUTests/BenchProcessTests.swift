@@ -45,10 +45,14 @@ extension NVMeVFUTests {
         + extra
     }
 
-    @Test func aServerKilledUnderTheBenchEndsItWithOneLine() throws {
+    /// Polling (the host spins on its own memory) and sleeping on MSI-X
+    /// eventfds alike.
+    @Test(arguments: ["poll", "interrupt"])
+    func aServerKilledUnderTheBenchEndsItWithOneLine(completion: String) throws {
       let scratch = try TemporaryDirectory("bench-dead-server")
       let server = try ServerProcess(in: scratch, backings: ["mem:64M"])
-      let bench = try Bench(Self.perf(server, ["--runtime", "60s"]), in: scratch)
+      let bench = try Bench(
+        Self.perf(server, ["--runtime", "60s", "--completion", completion]), in: scratch)
       try Self.waitUntilRunning(bench, on: server)
       let killed = Date()
       server.kill()
