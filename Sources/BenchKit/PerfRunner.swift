@@ -256,7 +256,10 @@ public final class PerfRunner {
     var prefilled: UInt64?
     if plan.verify && !plan.rw.writes {
       prefilled = try hangUpAware { try prefill() }
-      if let stop = watch.stop { return try stopped(stop, prefilled: prefilled) }
+      // A stop, or a write the namespace refused: nothing to measure.
+      if watch.stop != nil || ioError != nil {
+        return try stopped(watch.stop, prefilled: prefilled)
+      }
     }
     // A doorbell message to a server that died fails with EPIPE: that
     // too is its hang-up.
@@ -265,8 +268,8 @@ public final class PerfRunner {
     return result
   }
 
-  /// A stop before the measured loop began: nothing measured.
-  private func stopped(_ stop: RunStop, prefilled: UInt64?) throws -> PerfResult {
+  /// A run that ended before the measured loop began: nothing measured.
+  private func stopped(_ stop: RunStop?, prefilled: UInt64?) throws -> PerfResult {
     if stop == .hangUp { throw hangUpError() }
     _ = try? host.resetController()
     var result = PerfResult(

@@ -122,6 +122,18 @@ extension NVMeVFUTests {
       #expect(lines.first?.hasPrefix("nvme-vfu-bench: I/O error: write of LBA ") == true)
       #expect(lines.first?.hasSuffix(": Namespace is Write Protected (0x20)") == true)
 
+      // --verify on reads must write its pattern first: refused, so the run
+      // ends there (not after its 60 s of reads).
+      let verify = try Bench(
+        Self.perf(server, ["--runtime", "60s", "--rw", "randread", "--verify"]), in: scratch)
+      let verifyExit = verify.process.waitForExit(timeoutSeconds: 10)
+      if verifyExit == nil { verify.process.signal(SIGKILL) }
+      #expect(verifyExit == .exited(1))
+      #expect(verify.stdout.isEmpty)
+      #expect(
+        verify.stderrLines.map { $0.contains("writing the verify pattern first") } == [true],
+        "\(verify.stderrLines)")
+
       // The refusals are in the log pages, as nvme-cli would show them.
       let binary = try BuiltBinaries.path("nvme-vfu-bench")
       let errors = try ChildProcess.run(binary, ["error-log", "--socket", server.socket])
