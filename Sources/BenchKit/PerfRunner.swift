@@ -172,7 +172,7 @@ public final class PerfRunner {
       (2 + 33 + 2 + plan.queues * perQueue) * 4096 + buffersBytes + (1 << 20)
     configuration.ramName = "nvme-vfu-bench-ram"
     configuration.shadowDoorbells = plan.dbbuf ?? true
-    host = try NVMeHost.connect(path: plan.socket, configuration: configuration)
+    host = try attachHost(path: plan.socket, configuration: configuration)
     watch = RunWatch(socket: host.client.connection.socket, signals: plan.signals)
     if plan.dbbuf == true && !host.shadowDoorbellsOffered {
       throw BenchError("--dbbuf on: the controller does not offer Doorbell Buffer Config")

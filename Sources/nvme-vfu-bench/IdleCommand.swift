@@ -41,7 +41,7 @@ struct IdleCommand: ParsableCommand {
       configuration.completionMode = .interrupt
       configuration.ramSize = 4 << 20
       configuration.ramName = "nvme-vfu-bench-idle"
-      host = try NVMeHost.connect(path: socket, configuration: configuration)
+      host = try attachHost(path: socket, configuration: configuration)
       try host.createIOQueues(count: queues, entries: 64)
     } catch {
       fail("\(error)", code: 1)

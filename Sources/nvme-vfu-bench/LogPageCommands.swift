@@ -43,7 +43,7 @@ enum LogPageReader {
     do {
       var configuration = NVMeHost.Configuration()
       configuration.ramSize = 1 << 20
-      let host = try NVMeHost.connect(path: socket, configuration: configuration)
+      let host = try attachHost(path: socket, configuration: configuration)
       let page = try body(host)
       _ = try? host.resetController()
       return page

@@ -108,6 +108,20 @@ extension NVMeVFUTests {
       #expect((read["total_ios"] as? Int ?? 0) > 0)
     }
 
+    @Test func aMissingSocketIsOneLineNamingIt() throws {
+      let scratch = try TemporaryDirectory("bench-no-server")
+      let socket = "\(scratch.path)/none.sock"
+      let binary = try BuiltBinaries.path("nvme-vfu-bench")
+      for command in ["perf", "identify", "smart-log", "error-log"] {
+        let run = try ChildProcess.run(binary, [command, "--socket", socket])
+        #expect(run.exit == .exited(1), "\(command)")
+        #expect(
+          run.output
+            == "nvme-vfu-bench: cannot attach to the server at \(socket): No such file or directory\n",
+          "\(command)")
+      }
+    }
+
     @Test func writesToAReadOnlyNamespaceReportTheErrorAndNoFigures() throws {
       let scratch = try TemporaryDirectory("bench-readonly")
       let server = try ServerProcess(in: scratch, backings: ["mem:16M"], arguments: ["--readonly"])
