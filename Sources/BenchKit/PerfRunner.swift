@@ -415,7 +415,13 @@ public final class PerfRunner {
     if pacer.mustThink {
       // fio quiesces before thinking: the server sees no I/O at all.
       guard inFlight == 0 else { return 0 }
-      sleep(untilNanoseconds: min(now &+ pacer.thinkNanoseconds, end))
+      // In slices, so a signal or a hang-up ends even a long think.
+      let wake = min(now &+ pacer.thinkNanoseconds, end)
+      var slept = now
+      while slept < wake, watch.check(now: slept) == nil {
+        sleep(untilNanoseconds: min(wake, slept &+ RunWatch.intervalNanoseconds))
+        slept = MonotonicClock.nanoseconds()
+      }
       pacer.thought()
       now = MonotonicClock.nanoseconds()
     }
