@@ -124,7 +124,9 @@ let package = Package(
     .testTarget(name: "PCITests", dependencies: ["PCI", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "BenchKitTests",
-      dependencies: ["BenchKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
+      dependencies: [
+        "BenchKit", "NVMe", .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "NVMeTests",

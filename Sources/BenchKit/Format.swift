@@ -17,6 +17,14 @@ public enum Format {
     return value < 0 && whole != 0 ? "-" + text : text
   }
 
+  /// Up to 3 decimals, trailing zeroes dropped: 10 -> "10", 2.5 -> "2.5".
+  public static func trimmed(_ value: Double) -> String {
+    var text = fixed(value, 3)
+    while text.contains("."), text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
+  }
+
   /// 1234567 -> "1.23M", 245300 -> "245.3k".
   public static func count(_ value: Double) -> String {
     switch value {

@@ -1,5 +1,5 @@
-/// `perf` results as text or as one flat JSON object (keys documented in
-/// `PerfCommand`'s help).
+/// `perf` results as text or JSON (fio's layout, `FioJSON`, with one flat
+/// object of every figure under "nvme-vfu", keys in `PerfCommand`'s help).
 public enum PerfReport {
   struct Figures {
     var iops: Double
@@ -33,21 +33,22 @@ public enum PerfReport {
     let plan = result.plan
     let f = figures(result)
     var lines: [String] = []
+    if let stop = result.stop, case .signal(let signo) = stop {
+      let what = result.seconds > 0 ? "partial results" : "stopped before measuring"
+      lines.append("interrupted by \(signalName(signo)): \(what)")
+    }
     lines.append(
       "\(plan.rw.rawValue): bs=\(plan.blockSize) iodepth=\(plan.iodepth) queues=\(plan.queues) "
         + "completion=\(plan.completion.rawValue) data-pointer=\(plan.dataPointer.rawValue) "
         + "size=\(result.sizeBytes) runtime=\(Format.fixed(result.seconds, 2))s"
         + (plan.rw == .randrw ? " rwmixread=\(plan.readPercent)" : ""))
+    if plan.rw != .write && plan.rw != .randwrite {
+      lines += direction("read", result.readFigures)
+    }
+    if plan.rw.writes { lines += direction("write", result.writeFigures) }
     lines.append(
-      "  IOPS: \(Format.count(f.iops)) (\(Format.fixed(f.iops, 0))), bandwidth: \(Format.fixed(f.mibPerSecond, 1)) MiB/s"
-    )
-    lines.append(
-      "  ios: \(result.ios) (reads \(result.reads), writes \(result.writes)), errors \(result.errors)"
-    )
-    lines.append(
-      "  latency (us): mean \(Format.fixed(f.meanMicroseconds, 2)), p50 \(Format.fixed(f.p50, 2)), "
-        + "p99 \(Format.fixed(f.p99, 2)), p99.9 \(Format.fixed(f.p999, 2)), max \(Format.fixed(f.max, 2))"
-    )
+      "  total: IOPS=\(Format.count(f.iops)) (\(Format.fixed(f.iops, 0))), "
+        + "BW=\(Format.fixed(f.mibPerSecond, 1))MiB/s, ios=\(result.ios), errors=\(result.errors)")
     lines.append(
       "  client CPU: \(Format.fixed(f.cpu, 2)) s (user \(Format.fixed(result.cpuUser, 2)), "
         + "sys \(Format.fixed(result.cpuSystem, 2))) = \(Format.fixed(f.cpuPercent, 1))% of one core"
@@ -74,9 +75,37 @@ public enum PerfReport {
           + (plan.irqCoalescing.map { ", coalescing \($0.text)" } ?? ""))
     }
     if plan.verify {
-      lines.append("  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok"))
+      let prefill = result.prefilledChunks.map {
+        " (wrote the pattern over \($0) chunks of \(plan.blockSize) bytes first, then checked every read)"
+      }
+      lines.append(
+        "  verify: " + (result.mismatch.map { "FAILED, \($0)" } ?? "ok") + (prefill ?? ""))
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// fio-like: "  read: IOPS=..., BW=...", then latency min/max/avg/stdev and
+  /// percentiles, in microseconds.
+  static func direction(_ name: String, _ f: DirectionFigures) -> [String] {
+    func us(_ nanoseconds: Double) -> String { Format.fixed(nanoseconds / 1000, 2) }
+    let p = { (percentile: Double) in us(Double(f.nanoseconds(atPercentile: percentile))) }
+    return [
+      "  \(name): IOPS=\(Format.count(f.iops)) (\(Format.fixed(f.iops, 0))), "
+        + "BW=\(Format.fixed(f.bytesPerSecond / 1_048_576, 1))MiB/s, ios=\(f.ios)",
+      "    lat (us): min=\(us(Double(f.minNanoseconds))), max=\(us(Double(f.maxNanoseconds))), "
+        + "avg=\(us(f.meanNanoseconds)), stdev=\(us(f.stddevNanoseconds))",
+      "    lat percentiles (us): p50=\(p(50)), p90=\(p(90)), p99=\(p(99)), p99.9=\(p(99.9)), "
+        + "p99.99=\(p(99.99))",
+    ]
+  }
+
+  /// "SIGINT", "SIGTERM", else "signal N".
+  static func signalName(_ signo: Int32) -> String {
+    switch signo {
+    case 2: "SIGINT"
+    case 15: "SIGTERM"
+    default: "signal \(signo)"
+    }
   }
 
   /// Server CPU seconds per million I/Os, when measured and any I/O completed.
@@ -97,7 +126,13 @@ public enum PerfReport {
     return Double(result.doorbellRings) / Double(result.ios)
   }
 
+  /// fio's layout, with `flatJSON` under "nvme-vfu".
   public static func json(_ result: PerfResult) -> String {
+    FioJSON.report(result, flat: flatJSON(result))
+  }
+
+  /// Every figure as one flat object (keys in `PerfCommand`'s help).
+  static func flatJSON(_ result: PerfResult) -> String {
     let plan = result.plan
     let f = figures(result)
     let fields: [(String, String)] = [
@@ -141,7 +176,16 @@ public enum PerfReport {
       ("irq_coalescing", plan.irqCoalescing.map { Format.jsonString($0.text) } ?? "null"),
       ("interrupts", result.interrupts.map { "\($0)" } ?? "null"),
       ("interrupts_per_io", interruptsPerIO(result).map { Format.fixed($0, 4) } ?? "null"),
+      ("interrupted_by", result.stop.map(stopName) ?? "null"),
+      ("verify_prefilled_chunks", result.prefilledChunks.map { "\($0)" } ?? "null"),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+  }
+
+  private static func stopName(_ stop: RunStop) -> String {
+    switch stop {
+    case .hangUp: Format.jsonString("hang-up")
+    case .signal(let signo): Format.jsonString(signalName(signo))
+    }
   }
 }

@@ -38,6 +38,10 @@ public struct PerfPlan: Sendable {
   /// Interrupt Coalescing to set (Set Features 08h) before the run.
   public var irqCoalescing: IRQCoalescingOption? = nil
 
+  /// SIGINT and SIGTERM, blocked and read here: either ends the run early
+  /// with what it measured so far (`PerfResult.stop`).
+  public var signals: SignalFD? = nil
+
   public init(
     socket: String, rw: RWMode, readPercent: Int, blockSize: Int, iodepth: Int, queues: Int,
     runtime: Double, ramp: Double, size: UInt64?, verify: Bool, completion: CompletionMode,
@@ -78,6 +82,9 @@ public struct PerfResult {
   var writes: UInt64
   var errors: UInt64
   var histogram: Histogram<UInt64>
+  /// The same latencies by direction.
+  var readHistogram: Histogram<UInt64>
+  var writeHistogram: Histogram<UInt64>
   var cpuUser: Double
   var cpuSystem: Double
   public var mismatch: VerifyMismatch?
@@ -93,6 +100,11 @@ public struct PerfResult {
   /// MSI-X interrupts the server raised over the measured window, as
   /// consumed from the eventfds (interrupt completion only).
   var interrupts: UInt64? = nil
+  /// A signal that ended the run early (nil: it ran its time).
+  public var stop: RunStop? = nil
+  /// With --verify on a read-only workload: chunks written with the pattern
+  /// before the reads (nil: none were).
+  var prefilledChunks: UInt64? = nil
 
   var ios: UInt64 { reads &+ writes }
 }
@@ -109,31 +121,34 @@ public final class PerfRunner {
   let lbaSize: Int
   let blocksPerIO: Int
   let sizeBytes: UInt64
-  private var workload: Workload
+  var workload: Workload
   private var histogram: Histogram<UInt64>
+  private var readHistogram: Histogram<UInt64>
+  private var writeHistogram: Histogram<UInt64>
+  var watch: RunWatch
 
   // Per command, indexed by tag = queue * iodepth + slot.
-  private let buffers: [GuestBuffer]
+  let buffers: [GuestBuffer]
   private var startTimes: [UInt64]
-  private var chunkOfTag: [UInt64]
+  var chunkOfTag: [UInt64]
   private var readOfTag: [Bool]
-  private var generationOfTag: [UInt32]
+  var generationOfTag: [UInt32]
   /// Tags completed in the current reap, resubmitted right after it.
   private var completedTags: [Int] = []
 
   // Pacing (--thinktime, --rate_iops): completed tags wait per queue until
   // the pacer lets them go out again.
   private var pacer: Pacer
-  private var readyTags: [[Int]]
+  var readyTags: [[Int]]
   private var readyCount = 0
   private var nextQueue = 0
   private var inFlight = 0
 
   // --verify: generation last written per chunk (0 never, max unknown) and
   // chunks with a command in flight (never two at once on one chunk).
-  private var chunkGeneration: [UInt32] = []
+  var chunkGeneration: [UInt32] = []
   private var chunkBusy: [Bool] = []
-  private var generation: UInt32 = 0
+  var generation: UInt32 = 0
 
   private var measuring = false
   private var submitting = true
@@ -142,7 +157,7 @@ public final class PerfRunner {
   private var errors: UInt64 = 0
   private var completedTotal: UInt64 = 0
   private var mismatch: VerifyMismatch?
-  private var ioError: String?
+  var ioError: String?
 
   public init(plan: PerfPlan) throws {
     self.plan = plan
@@ -157,7 +172,8 @@ public final class PerfRunner {
       (2 + 33 + 2 + plan.queues * perQueue) * 4096 + buffersBytes + (1 << 20)
     configuration.ramName = "nvme-vfu-bench-ram"
     configuration.shadowDoorbells = plan.dbbuf ?? true
-    host = try NVMeHost.connect(path: plan.socket, configuration: configuration)
+    host = try attachHost(path: plan.socket, configuration: configuration)
+    watch = RunWatch(socket: host.client.connection.socket, signals: plan.signals)
     if plan.dbbuf == true && !host.shadowDoorbellsOffered {
       throw BenchError("--dbbuf on: the controller does not offer Doorbell Buffer Config")
     }
@@ -220,9 +236,9 @@ public final class PerfRunner {
     readOfTag = [Bool](repeating: true, count: total)
     generationOfTag = [UInt32](repeating: 0, count: total)
     workload = Workload(mode: plan.rw, readPercent: plan.readPercent, chunks: chunks)
-    histogram = Histogram<UInt64>(
-      lowestDiscernibleValue: 1, highestTrackableValue: Self.highestLatency,
-      numberOfSignificantValueDigits: .three)
+    histogram = Self.latencyHistogram()
+    readHistogram = Self.latencyHistogram()
+    writeHistogram = Self.latencyHistogram()
     completedTags.reserveCapacity(total)
     if plan.verify {
       chunkGeneration = [UInt32](repeating: 0, count: Int(chunks))
@@ -230,7 +246,58 @@ public final class PerfRunner {
     }
   }
 
+  static func latencyHistogram() -> Histogram<UInt64> {
+    Histogram<UInt64>(
+      lowestDiscernibleValue: 1, highestTrackableValue: Self.highestLatency,
+      numberOfSignificantValueDigits: .three)
+  }
+
   public func run() throws -> PerfResult {
+    var prefilled: UInt64?
+    if plan.verify && !plan.rw.writes {
+      prefilled = try hangUpAware { try prefill() }
+      // A stop, or a write the namespace refused: nothing to measure.
+      if watch.stop != nil || ioError != nil {
+        return try stopped(watch.stop, prefilled: prefilled)
+      }
+    }
+    // A doorbell message to a server that died fails with EPIPE: that
+    // too is its hang-up.
+    var result = try hangUpAware { try measure() }
+    result.prefilledChunks = prefilled
+    return result
+  }
+
+  /// A run that ended before the measured loop began: nothing measured.
+  private func stopped(_ stop: RunStop?, prefilled: UInt64?) throws -> PerfResult {
+    if stop == .hangUp { throw hangUpError() }
+    _ = try? host.resetController()
+    var result = PerfResult(
+      plan: plan, sizeBytes: sizeBytes, seconds: 0, reads: 0, writes: 0, errors: 0,
+      histogram: histogram, readHistogram: readHistogram, writeHistogram: writeHistogram,
+      cpuUser: 0, cpuSystem: 0, mismatch: nil, ioError: ioError)
+    result.stop = stop
+    result.prefilledChunks = prefilled
+    return result
+  }
+
+  /// `body`, with a transport error from a server that hung up reported
+  /// as `hangUpError`.
+  func hangUpAware<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch {
+      if RunWatch.hungUp(host.client.connection.socket) { throw hangUpError() }
+      throw error
+    }
+  }
+
+  func hangUpError() -> BenchError {
+    host.releaseLocally()
+    return BenchError("the server closed the vfio-user connection (socket hang-up)")
+  }
+
+  private func measure() throws -> PerfResult {
     let progress = Progress(enabled: plan.showProgress, plan: plan)
     var pollSet = InterruptPollSet(
       host: host, queues: queues, enabled: plan.completion == .interrupt)
@@ -269,6 +336,8 @@ public final class PerfRunner {
       if !measuring && now >= rampEnd {
         measuring = true
         histogram.reset()
+        readHistogram.reset()
+        writeHistogram.reset()
         reads = 0
         writes = 0
         errors = 0
@@ -281,6 +350,10 @@ public final class PerfRunner {
       }
       if measuring && now >= end { break }
       if mismatch != nil || ioError != nil { break }
+      if let stop = watch.check(now: now) {
+        if stop == .hangUp { throw hangUpError() }
+        break
+      }
       progress.tick(now: now, start: start, rampEnd: rampEnd, completed: completedTotal)
       guard progressed == 0 && issued == 0 else { continue }
       if pacer.isActive && inFlight == 0 {
@@ -301,19 +374,28 @@ public final class PerfRunner {
     let cpu = CPUTime.process() - cpuStart
     let serverCPUEnd = plan.serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
     let interrupts = interruptsConsumed &- interruptsStart
-    let seconds = Double(now &- measureStart) / 1e9
+    let seconds = measuring ? Double(now &- measureStart) / 1e9 : 0
+    if !measuring {
+      // Stopped during the ramp: nothing was measured.
+      reads = 0
+      writes = 0
+      errors = 0
+    }
     measuring = false
     progress.finish()
     try drain()
     _ = try? host.resetController()
-    return PerfResult(
+    var result = PerfResult(
       plan: plan, sizeBytes: sizeBytes, seconds: seconds, reads: reads, writes: writes,
-      errors: errors, histogram: histogram, cpuUser: cpu.user, cpuSystem: cpu.system,
+      errors: errors, histogram: histogram, readHistogram: readHistogram,
+      writeHistogram: writeHistogram, cpuUser: cpu.user, cpuSystem: cpu.system,
       mismatch: mismatch, ioError: ioError,
       serverCPU: serverCPUEnd.flatMap { end in serverCPUStart.map { end - $0 } },
       dbbuf: dbbuf,
       doorbellsMapped: host.doorbellsMapped, doorbellRings: rings,
       interrupts: plan.completion == .interrupt ? interrupts : nil)
+    result.stop = watch.stop
+    return result
   }
 
   /// Every vector's interrupts consumed so far (only the queues' vectors
@@ -333,7 +415,13 @@ public final class PerfRunner {
     if pacer.mustThink {
       // fio quiesces before thinking: the server sees no I/O at all.
       guard inFlight == 0 else { return 0 }
-      sleep(untilNanoseconds: min(now &+ pacer.thinkNanoseconds, end))
+      // In slices, so a signal or a hang-up ends even a long think.
+      let wake = min(now &+ pacer.thinkNanoseconds, end)
+      var slept = now
+      while slept < wake, watch.check(now: slept) == nil {
+        sleep(untilNanoseconds: min(wake, slept &+ RunWatch.intervalNanoseconds))
+        slept = MonotonicClock.nanoseconds()
+      }
       pacer.thought()
       now = MonotonicClock.nanoseconds()
     }
@@ -378,8 +466,15 @@ public final class PerfRunner {
     inFlight &-= 1
     let isRead = readOfTag[tag]
     if measuring {
-      _ = histogram.record(min(now &- startTimes[tag], Self.highestLatency))
-      if isRead { reads &+= 1 } else { writes &+= 1 }
+      let latency = min(now &- startTimes[tag], Self.highestLatency)
+      _ = histogram.record(latency)
+      if isRead {
+        reads &+= 1
+        _ = readHistogram.record(latency)
+      } else {
+        writes &+= 1
+        _ = writeHistogram.record(latency)
+      }
     }
     if !completion.isSuccess {
       errors &+= 1
@@ -440,12 +535,21 @@ public final class PerfRunner {
     inFlight &+= 1
   }
 
-  /// Lets every outstanding command finish (not measured, not resubmitted).
+  /// Lets every outstanding command finish (not measured, not resubmitted),
+  /// in at most 10 s; a server that hangs up meanwhile ends it at once.
   private func drain() throws {
     submitting = false
-    for queue in queues where queue.outstanding > 0 {
-      try queue.process(minimum: queue.outstanding, timeoutMilliseconds: 10_000) { completion in
-        complete(completion, now: MonotonicClock.nanoseconds())
+    let deadline = MonotonicClock.nanoseconds() &+ 10_000_000_000
+    for queue in queues {
+      while queue.outstanding > 0 {
+        if try hangUpAware({ try queue.waitForCompletion(timeoutMilliseconds: 50) }) {
+          try queue.reap { completion in complete(completion, now: MonotonicClock.nanoseconds()) }
+          continue
+        }
+        if RunWatch.hungUp(host.client.connection.socket) { throw hangUpError() }
+        guard MonotonicClock.nanoseconds() < deadline else {
+          throw BenchError("timed out waiting for completions on queue \(queue.id)")
+        }
       }
     }
   }

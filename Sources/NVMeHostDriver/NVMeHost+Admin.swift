@@ -105,7 +105,9 @@ extension NVMeHost {
       allocated = try setNumberOfQueues(count)
     }
     guard allocated.submission >= count, allocated.completion >= count else {
-      throw .unsupported("\(count) I/O queues (the controller allocated \(allocated))")
+      throw .unsupported(
+        "\(count) I/O queues (the controller allocated \(allocated.submission) submission "
+          + "and \(allocated.completion) completion queues)")
     }
     let size = max(2, min(entries, capabilities.maxQueueEntries))
     try configureShadowDoorbells()

@@ -305,11 +305,20 @@ public final class NVMeQueue {
     switch completionMode {
     case .poll:
       var spins = 0
+      var nextHangUpCheck: UInt64 = 0
       while true {
         if servesMessages { try serveMessages() }
         if hasCompletion { return true }
         spins &+= 1
-        if spins & 0x3FF == 0, MonotonicClock.nanoseconds() >= deadline { return false }
+        guard spins & 0x3FF == 0 else { continue }
+        let now = MonotonicClock.nanoseconds()
+        if now >= deadline { return false }
+        // Nothing else touches the socket while a polling host waits: a
+        // server that died shows only as the socket's hang-up.
+        if now >= nextHangUpCheck {
+          nextHangUpCheck = now &+ 50_000_000
+          try checkHangUp()
+        }
       }
     case .interrupt:
       guard let vectors else { throw .unsupported("interrupt mode without MSI-X eventfds") }
@@ -321,8 +330,10 @@ public final class NVMeQueue {
         let now = MonotonicClock.nanoseconds()
         guard now < deadline else { return false }
         let milliseconds = Int32(clamping: (deadline &- now &+ 999_999) / 1_000_000)
-        let socket = servesMessages ? client.connection.socket : nil
-        switch vectors.wait(vector, socket: socket, timeoutMilliseconds: milliseconds) {
+        // The socket too: messages to serve, or the server's hang-up.
+        switch vectors.wait(
+          vector, socket: client.connection.socket, timeoutMilliseconds: milliseconds)
+        {
         case .vector: interruptWakeups &+= 1
         case .socket: try serveMessages()
         case .timeout: continue
@@ -345,6 +356,14 @@ public final class NVMeQueue {
       handled &+= try reap(handler)
     }
     return handled
+  }
+
+  /// Throws `.transport(.connectionReset)` when the server hung up.
+  private func checkHangUp() throws(NVMeHostError) {
+    let events = (try? client.connection.socket.poll(for: [], timeout: .immediate)) ?? .hangUp
+    if !events.intersection([.hangUp, .error, .invalid]).isEmpty {
+      throw .transport(.connectionReset)
+    }
   }
 
   private func serveMessages() throws(NVMeHostError) {

@@ -20,7 +20,7 @@ struct IdentifyCommand: ParsableCommand {
     do {
       var configuration = NVMeHost.Configuration()
       configuration.ramSize = 1 << 20
-      let host = try NVMeHost.connect(path: socket, configuration: configuration)
+      let host = try attachHost(path: socket, configuration: configuration)
       guard let controller = host.controllerData else { throw BenchError("no Identify data") }
       print(IdentifyReport.controller(controller))
       let nsids = namespace.map { [$0] } ?? Array(1...max(1, min(controller.nn, 16)))

@@ -20,8 +20,8 @@ struct IdleCommand: ParsableCommand {
   @Option(help: "The server's UNIX socket.")
   var socket: String
 
-  @Option(help: "Seconds to stay connected.")
-  var seconds: Double = 10
+  @Option(help: "How long to stay connected (10s, 500ms; a plain number is seconds).")
+  var seconds = SecondsOption(10)
 
   @Option(help: "I/O queue pairs to create.")
   var queues: Int = 1
@@ -30,7 +30,7 @@ struct IdleCommand: ParsableCommand {
   var serverPID: Int32?
 
   func validate() throws {
-    guard seconds >= 0, seconds <= 86400 else { throw ValidationError("--seconds must be 0-86400") }
+    guard seconds.seconds <= 86400 else { throw ValidationError("--seconds must be at most 1 day") }
     guard (1...511).contains(queues) else { throw ValidationError("--queues must be 1-511") }
   }
 
@@ -41,7 +41,7 @@ struct IdleCommand: ParsableCommand {
       configuration.completionMode = .interrupt
       configuration.ramSize = 4 << 20
       configuration.ramName = "nvme-vfu-bench-idle"
-      host = try NVMeHost.connect(path: socket, configuration: configuration)
+      host = try attachHost(path: socket, configuration: configuration)
       try host.createIOQueues(count: queues, entries: 64)
     } catch {
       fail("\(error)", code: 1)
@@ -49,7 +49,7 @@ struct IdleCommand: ParsableCommand {
     let before = serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
     let start = MonotonicClock.nanoseconds()
     // `seconds` is validated to 0-86400, so the product fits.
-    MonotonicClock.sleep(untilNanoseconds: start &+ UInt64(seconds * 1e9))
+    MonotonicClock.sleep(untilNanoseconds: start &+ UInt64(seconds.seconds * 1e9))
     let elapsed = Double(MonotonicClock.nanoseconds() &- start) / 1e9
     if let serverPID, let before, let after = ProcessCPU.seconds(pid: serverPID) {
       let cpu = after - before

@@ -42,3 +42,33 @@ enum SizeArgument {
     return UInt64(lower)
   }
 }
+
+/// A duration option: `5s`, `500ms`, `2m`; a plain number is seconds.
+struct SecondsOption: ExpressibleByArgument, CustomStringConvertible, Sendable {
+  var seconds: Double
+
+  init(_ seconds: Double) { self.seconds = seconds }
+
+  init?(argument: String) {
+    guard let seconds = DurationArgument.seconds(argument) else { return nil }
+    self.seconds = seconds
+  }
+
+  var description: String { DurationArgument.text(seconds: seconds) }
+}
+
+/// fio's --thinktime: a plain number is microseconds; units as for seconds.
+struct MicrosecondsOption: ExpressibleByArgument, CustomStringConvertible, Sendable {
+  var microseconds: UInt64
+
+  init(_ microseconds: UInt64) { self.microseconds = microseconds }
+
+  init?(argument: String) {
+    guard let seconds = DurationArgument.seconds(argument, defaultUnit: .microseconds),
+      seconds <= 86400
+    else { return nil }
+    microseconds = UInt64((seconds * 1e6).rounded())
+  }
+
+  var description: String { "\(microseconds)" }
+}

@@ -16,7 +16,14 @@ struct PerfCommand: ParsableCommand {
       Latency is from just before the doorbell to the completion being seen,
       in an HDR histogram (3 significant digits).
 
-      --output-format json prints one flat object:
+      Reads and writes are reported apart (IOPS, bandwidth, latency min,
+      max, mean, stdev and percentiles), then their total.
+
+      --output-format json prints fio's JSON layout (jobs[0].read and
+      jobs[0].write with io_bytes, bw_bytes, bw, iops, runtime, total_ios,
+      clat_ns and lat_ns {min, max, mean, stddev, percentile}), so tools
+      that read fio's JSON read it, and every figure of the bench as one
+      flat object under "nvme-vfu":
         rw, bs, iodepth, queues, completion, data_pointer, namespace,
         size_bytes, ramp_s, runtime_s   the run as configured / measured
         ios, reads, writes, errors      commands completed while measuring
@@ -25,6 +32,8 @@ struct PerfCommand: ParsableCommand {
         cpu_user_s, cpu_system_s, cpu_s  client process CPU while measuring
         cpu_percent                     cpu_s / runtime_s * 100
         verify, verify_errors, first_mismatch_lba (null when none)
+        verify_prefilled_chunks         chunks written with the pattern
+                                        before a read-only --verify run
         server_cpu_s, server_cpu_s_per_mio  with --server-pid: the server's
                                         utime + stime over the measured window,
                                         and per million I/Os (else null)
@@ -37,6 +46,11 @@ struct PerfCommand: ParsableCommand {
                                         interrupts the server raised while
                                         measuring (eventfd counts consumed),
                                         and per I/O (else null)
+        interrupted_by                  "SIGINT" or "SIGTERM" (else null)
+
+      --verify with read or randread first writes the pattern over every
+      --bs chunk of --size (sequentially, not measured), then checks every
+      read against it.
 
       Sparse loads, with fio's names and meanings: --thinktime USEC stalls
       the submitter after every --thinktime_blocks I/Os (default 1): it
@@ -45,7 +59,11 @@ struct PerfCommand: ParsableCommand {
       Both sleep rather than spin, so the server goes idle; latency is still
       measured from the doorbell, so --iodepth 1 --thinktime 20000 measures
       the first read after 20 ms idle.
-      Exit status: 0, or 1 on an I/O error, 2 on a verify mismatch.
+      A server that dies is noticed within 50 ms (the socket hangs up): one
+      line on stderr, exit 1. SIGINT or SIGTERM ends the run early: the
+      summary of what was measured so far, then exit 130 or 143.
+      Exit status: 0; 1 on an I/O error (one line on stderr, no figures) or
+      a lost server; 2 on a verify mismatch; 128 + the signal when stopped.
       """)
 
   @Option(help: "The server's UNIX socket.")
@@ -70,11 +88,11 @@ struct PerfCommand: ParsableCommand {
     help: "Entries per I/O queue (default --iodepth + 1; Linux's nvme driver uses 1024).")
   var entries: Int?
 
-  @Option(help: "Measured seconds.")
-  var runtime: Double = 10
+  @Option(help: "Measured time (5s, 500ms, 2m; a plain number is seconds).")
+  var runtime = SecondsOption(10)
 
-  @Option(help: "Seconds of load before measuring.")
-  var ramp: Double = 2
+  @Option(help: "Load before measuring (a duration, as --runtime).")
+  var ramp = SecondsOption(2)
 
   @Option(help: "Bytes of the namespace to use (default: all).")
   var size: String?
@@ -107,8 +125,10 @@ struct PerfCommand: ParsableCommand {
   @Option(help: "Shadow doorbells with EventIdx: on or off (default: on when offered).")
   var dbbuf: SwitchOption?
 
-  @Option(help: "Microseconds to stall after every --thinktime_blocks I/Os (fio's thinktime).")
-  var thinktime: UInt64 = 0
+  @Option(
+    help:
+      "Stall after every --thinktime_blocks I/Os (fio's thinktime: microseconds, or 20ms, 1s).")
+  var thinktime = MicrosecondsOption(0)
 
   @Option(
     name: .customLong("thinktime_blocks"), help: "I/Os between --thinktime stalls.")
@@ -137,19 +157,28 @@ struct PerfCommand: ParsableCommand {
       throw ValidationError("--entries must be 2-65536 and more than --iodepth")
     }
     guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0-100") }
-    guard runtime > 0, runtime <= 86400, ramp >= 0, ramp <= 86400 else {
-      throw ValidationError("--runtime must be > 0 and --ramp >= 0 (seconds)")
+    guard runtime.seconds > 0, runtime.seconds <= 86400, ramp.seconds <= 86400 else {
+      throw ValidationError("--runtime must be more than 0 and at most 1 day, --ramp at most 1 day")
     }
     if let size, SizeArgument.parse(size) == nil {
       throw ValidationError("--size: not a size: \(size)")
     }
     if let cpu, cpu < 0 { throw ValidationError("--cpu must be >= 0") }
-    guard thinktime <= 60_000_000 else { throw ValidationError("--thinktime must be <= 60 s") }
+    guard thinktime.microseconds <= 60_000_000 else {
+      throw ValidationError("--thinktime must be <= 60 s")
+    }
     guard thinktimeBlocks >= 1 else { throw ValidationError("--thinktime_blocks must be >= 1") }
     guard rateIOPS <= 1_000_000_000 else { throw ValidationError("--rate_iops must be <= 1e9") }
   }
 
   func run() throws {
+    // Blocked and read by the run: a stop prints what was measured.
+    let signals: SignalFD
+    do throws(Errno) {
+      signals = try SignalFD(signals: [SIGINT, SIGTERM])
+    } catch {
+      fail("signalfd: \(error.text)", code: 1)
+    }
     if let cpu {
       do throws(Errno) {
         try CurrentThread.pin(toCPU: cpu)
@@ -160,19 +189,25 @@ struct PerfCommand: ParsableCommand {
     var plan = PerfPlan(
       socket: socket, rw: rw, readPercent: rwmixread,
       blockSize: Int(SizeArgument.parse(bs) ?? 4096), iodepth: iodepth, queues: queues,
-      runtime: runtime, ramp: ramp, size: size.flatMap(SizeArgument.parse), verify: verify,
+      runtime: runtime.seconds, ramp: ramp.seconds, size: size.flatMap(SizeArgument.parse),
+      verify: verify,
       completion: completion.mode, dataPointer: dataPointer.kind, namespace: namespace,
       showProgress: isatty(STDOUT_FILENO) == 1 && outputFormat == .normal, serverPID: serverPID,
-      dbbuf: dbbuf.map { $0 == .on }, thinktimeMicroseconds: thinktime,
+      dbbuf: dbbuf.map { $0 == .on }, thinktimeMicroseconds: thinktime.microseconds,
       thinktimeBlocks: thinktimeBlocks, rateIOPS: rateIOPS)
     plan.irqCoalescing = irqCoalescing
     plan.entries = entries
+    plan.signals = signals
     let result: PerfResult
     do {
       let runner = try PerfRunner(plan: plan)
       result = try runner.run()
     } catch {
       fail("\(error)", code: 1)
+    }
+    // A run with a failed command measured nothing worth a figure.
+    if let error = result.ioError {
+      fail("I/O error: \(error)", code: 1)
     }
     switch outputFormat {
     case .normal: print(PerfReport.text(result))
@@ -181,8 +216,8 @@ struct PerfCommand: ParsableCommand {
     if let mismatch = result.mismatch {
       fail("verify: \(mismatch)", code: 2)
     }
-    if let error = result.ioError {
-      fail("I/O error: \(error)", code: 1)
+    if case .signal(let signo) = result.stop {
+      Glibc.exit(128 + signo)
     }
   }
 }

@@ -8,7 +8,10 @@ struct BenchCommand: ParsableCommand {
     commandName: "nvme-vfu-bench",
     abstract: "Benchmark and inspect an nvme-vfu-server over its vfio-user socket.",
     version: BuildInfo.versionLine,
-    subcommands: [PerfCommand.self, IdentifyCommand.self, IdleCommand.self])
+    subcommands: [
+      PerfCommand.self, IdentifyCommand.self, SmartLogCommand.self, ErrorLogCommand.self,
+      IdleCommand.self,
+    ])
 }
 
 BenchCommand.main()

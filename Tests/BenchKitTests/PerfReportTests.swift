@@ -10,7 +10,8 @@ import Testing
     dataPointer: .prp, namespace: 1, showProgress: false)
 
   /// 200,000 I/Os in 2 s; latencies of 1, 1, 1 and 2 us (exact in an HDR
-  /// histogram: below 2048 ns every value has its own bucket).
+  /// histogram: below 2048 ns every value has its own bucket): the reads
+  /// 1 us each, the writes 1 and 2 us.
   static func result(
     plan: PerfPlan = plan, mismatch: VerifyMismatch? = nil, serverCPU: Double? = nil,
     interrupts: UInt64? = nil
@@ -18,10 +19,15 @@ import Testing
     var histogram = Histogram<UInt64>(
       lowestDiscernibleValue: 1, highestTrackableValue: PerfRunner.highestLatency,
       numberOfSignificantValueDigits: .three)
+    var reads = PerfRunner.latencyHistogram()
+    var writes = PerfRunner.latencyHistogram()
     for value in [1000, 1000, 1000, 2000] as [UInt64] { _ = histogram.record(value) }
+    for value in [1000, 1000] as [UInt64] { _ = reads.record(value) }
+    for value in [1000, 2000] as [UInt64] { _ = writes.record(value) }
     return PerfResult(
       plan: plan, sizeBytes: 1 << 20, seconds: 2, reads: 150_000, writes: 50_000, errors: 0,
-      histogram: histogram, cpuUser: 0.5, cpuSystem: 0.25, mismatch: mismatch, ioError: nil,
+      histogram: histogram, readHistogram: reads, writeHistogram: writes, cpuUser: 0.5,
+      cpuSystem: 0.25, mismatch: mismatch, ioError: nil,
       serverCPU: serverCPU, dbbuf: true, doorbellsMapped: false, doorbellRings: 100_000,
       interrupts: interrupts)
   }
@@ -47,7 +53,7 @@ import Testing
     let f = PerfReport.figures(result)
     #expect(f.iops == 0 && f.p99 == 0 && f.max == 0 && f.meanMicroseconds == 0)
     #expect(PerfReport.doorbellRingsPerIO(result) == nil)
-    #expect(PerfReport.json(result).contains("\"doorbell_rings_per_io\":null"))
+    #expect(PerfReport.flatJSON(result).contains("\"doorbell_rings_per_io\":null"))
   }
 
   @Test func perIORatios() {
@@ -65,9 +71,13 @@ import Testing
       lines == [
         "randrw: bs=4096 iodepth=8 queues=2 completion=poll data-pointer=prp size=1048576 "
           + "runtime=2.00s rwmixread=75",
-        "  IOPS: 100.0k (100000), bandwidth: 390.6 MiB/s",
-        "  ios: 200000 (reads 150000, writes 50000), errors 0",
-        "  latency (us): mean 1.25, p50 1.00, p99 2.00, p99.9 2.00, max 2.00",
+        "  read: IOPS=75.0k (75000), BW=293.0MiB/s, ios=150000",
+        "    lat (us): min=1.00, max=1.00, avg=1.00, stdev=0.00",
+        "    lat percentiles (us): p50=1.00, p90=1.00, p99=1.00, p99.9=1.00, p99.99=1.00",
+        "  write: IOPS=25.0k (25000), BW=97.7MiB/s, ios=50000",
+        "    lat (us): min=1.00, max=2.00, avg=1.50, stdev=0.50",
+        "    lat percentiles (us): p50=1.00, p90=2.00, p99=2.00, p99.9=2.00, p99.99=2.00",
+        "  total: IOPS=100.0k (100000), BW=390.6MiB/s, ios=200000, errors=0",
         "  client CPU: 0.75 s (user 0.50, sys 0.25) = 37.5% of one core",
         "  doorbells: dbbuf on, posted messages, 0.500 rings per I/O",
         "  verify: ok",
@@ -89,10 +99,13 @@ import Testing
     #expect(text.hasSuffix("\n  verify: FAILED, \(mismatch)"))
   }
 
-  @Test func jsonReport() {
-    let json = PerfReport.json(Self.result())
+  @Test func flatJSONReport() {
+    let json = PerfReport.flatJSON(Self.result())
     #expect(json.hasPrefix("{\"rw\":\"randrw\",\"bs\":4096,\"iodepth\":8,\"queues\":2,"))
-    #expect(json.hasSuffix(",\"interrupts\":null,\"interrupts_per_io\":null}"))
+    #expect(
+      json.hasSuffix(
+        ",\"interrupts\":null,\"interrupts_per_io\":null,\"interrupted_by\":null,"
+          + "\"verify_prefilled_chunks\":null}"))
     for field in [
       "\"completion\":\"poll\"", "\"data_pointer\":\"prp\"", "\"ramp_s\":0.500",
       "\"runtime_s\":2.000", "\"ios\":200000", "\"iops\":100000.0", "\"mib_per_s\":390.63",
@@ -107,7 +120,7 @@ import Testing
 
   @Test func jsonReportsAMismatchAndTheServer() {
     let mismatch = VerifyMismatch(lba: 77, byteOffset: 0, generation: 1, expected: 9, found: 8)
-    let json = PerfReport.json(Self.result(mismatch: mismatch, serverCPU: 1.5))
+    let json = PerfReport.flatJSON(Self.result(mismatch: mismatch, serverCPU: 1.5))
     #expect(json.contains("\"verify_errors\":1,\"first_mismatch_lba\":77,"))
     #expect(json.contains("\"server_cpu_s\":1.500,\"server_cpu_s_per_mio\":7.5000,"))
   }

@@ -227,7 +227,7 @@ def bench_perf(args, server, workload, extra=(), runtime=None):
     (busy1, steal1), server1, t1 = cpu_times(), process_cpu(server.pid), time.monotonic()
     if code != 0:
         raise RuntimeError(f"nvme-vfu-bench exit {code}: {err.strip()}")
-    r = json.loads(out.strip().splitlines()[-1])
+    r = json.loads(out.strip().splitlines()[-1])["nvme-vfu"]
     server_delta = (server1 or 0) - (server0 or 0)
     return {
         "iops": r["iops"], "mib_per_s": r["mib_per_s"], "ios": r["ios"], "errors": r["errors"],
@@ -260,7 +260,7 @@ def prefill(args, server):
         out, err, code, _ = run_child(argv, runtime + 120)
         if code != 0:
             raise RuntimeError(f"prefill: nvme-vfu-bench exit {code}: {err.strip()}")
-        written = json.loads(out.strip().splitlines()[-1])["ios"] * (128 << 10)
+        written = json.loads(out.strip().splitlines()[-1])["nvme-vfu"]["ios"] * (128 << 10)
         if written >= args.size_bytes or runtime >= 64:
             return written
         runtime *= 2

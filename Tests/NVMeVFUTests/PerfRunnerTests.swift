@@ -51,6 +51,26 @@ extension NVMeVFUTests {
     #expect(result.interrupts != nil)
   }
 
+  /// --verify on a read-only workload writes its pattern over every chunk
+  /// first, so the reads have something to check (not zeroes "verified").
+  @Test func perfRunnerWritesThePatternBeforeAVerifiedReadOnlyLoad() throws {
+    let server = try InProcessServer()
+    defer { server.shutdown() }
+    var plan = Self.perfPlan(socket: server.path)
+    plan.rw = .randread
+    plan.ramp = 0
+    plan.runtime = 0.2
+    let result = try PerfRunner(plan: plan).run()
+    #expect(result.prefilledChunks == (1 << 20) / 4096, "every 4 KiB chunk of 1 MiB")
+    #expect(result.mismatch == nil)
+    #expect(result.ioError == nil)
+    #expect(result.reads > 0 && result.writes == 0, "the pattern's writes are not measured")
+    #expect(PerfReport.text(result).contains("verify: ok (wrote the pattern over 256 chunks"))
+    var mixed = Self.perfPlan(socket: server.path)
+    mixed.runtime = 0.1
+    #expect(try PerfRunner(plan: mixed).run().prefilledChunks == nil, "randrw writes its own")
+  }
+
   @Test func perfRunnerRefusesWhatTheNamespaceCannotTake() throws {
     let server = try InProcessServer()
     defer { server.shutdown() }

@@ -69,8 +69,6 @@ public struct NVMeStatus: Error, Sendable, Hashable, CustomStringConvertible {
   /// True when SCT and SC match, ignoring DNR/More/CRD.
   public func matches(_ other: NVMeStatus) -> Bool { sct == other.sct && sc == other.sc }
 
-  public var description: String {
-    let hex = String(sc, radix: 16, uppercase: true)
-    return "NVMeStatus(sct: \(sct), sc: 0x\(hex)\(dnr ? ", dnr" : "")\(more ? ", more" : ""))"
-  }
+  /// The status by name (`text`), e.g. "Invalid Namespace or Format (0x0B)".
+  public var description: String { text }
 }

@@ -13,6 +13,8 @@ final class ChildProcess {
     case file(String)
     /// A socket pair (created close-on-exec): `readLine` and `readAll` read it.
     case pipe
+    /// stdout and stderr apart, each truncated into its own file.
+    case files(stdout: String, stderr: String)
   }
 
   /// How the child ended.
@@ -58,6 +60,9 @@ final class ChildProcess {
     case .file(let path):
       posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
       posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    case .files(let stdout, let stderr):
+      posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+      posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     case .pipe:
       let pair = try UnixSocket.pair()
       pipeFDs = pair
