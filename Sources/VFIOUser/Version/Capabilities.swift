@@ -115,3 +115,12 @@ public enum CapabilitiesJSON {
     return Array(data) + [0]
   }
 }
+
+extension Capabilities: CustomStringConvertible {
+  /// For the log: the spec's JSON names, not Swift's debug dump.
+  public var description: String {
+    "max_msg_fds=\(maxMessageFDs) max_data_xfer_size=\(maxDataTransferSize)"
+      + " pgsizes=0x\(String(pageSizes, radix: 16)) max_dma_maps=\(maxDMAMaps)"
+      + " write_multiple=\(writeMultiple) migration=\(migration)"
+  }
+}
