@@ -22,16 +22,10 @@ public enum UnixSocket {
     throws(Errno) -> FileDescriptor
   {
     let fd = try streamSocket()
-    var address = try socketAddress(path)
+    let address = try UnixSocketAddress(path)
     let savedMask = permissions.map { umask(~$0 & 0o777) }
     defer { if let savedMask { umask(savedMask) } }
-    _ = try syscall {
-      withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          bind(fd.rawValue, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-      }
-    }
+    _ = try syscall { address.withSockaddr { bind(fd.rawValue, $0, $1) } }
     _ = try syscall { Glibc.listen(fd.rawValue, backlog) }
     return fd
   }
@@ -51,14 +45,8 @@ public enum UnixSocket {
 
   public static func connect(path: String) throws(Errno) -> FileDescriptor {
     let fd = try streamSocket()
-    var address = try socketAddress(path)
-    _ = try syscall {
-      withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          Glibc.connect(fd.rawValue, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-      }
-    }
+    let address = try UnixSocketAddress(path)
+    _ = try syscall { address.withSockaddr { Glibc.connect(fd.rawValue, $0, $1) } }
     return fd
   }
 
@@ -166,21 +154,6 @@ public enum UnixSocket {
   /// True when something accepts connections at `path` (a live server, not a stale file).
   public static func isServed(path: String) -> Bool {
     (try? connect(path: path)) != nil
-  }
-
-  static func socketAddress(_ path: String) throws(Errno) -> sockaddr_un {
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    let capacity = MemoryLayout.size(ofValue: address.sun_path)
-    guard !bytes.isEmpty, bytes.count < capacity, !bytes.contains(0) else {
-      throw Errno(ENAMETOOLONG)
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-      raw.copyBytes(from: bytes)
-      raw[bytes.count] = 0
-    }
-    return address
   }
 }
 

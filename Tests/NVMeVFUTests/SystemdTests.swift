@@ -17,16 +17,8 @@ import Testing
     /// Bound at `path`, or at the abstract name `path` without its leading "@".
     init(path: String) throws {
       fd = FileDescriptor(owning: socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0))
-      var address = sockaddr_un()
-      address.sun_family = sa_family_t(AF_UNIX)
-      var name = Array(path.utf8)
-      let abstract = name.first == UInt8(ascii: "@")
-      if abstract { name[0] = 0 }
-      withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: name) }
-      let length = socklen_t(2 + name.count + (abstract ? 0 : 1))
-      let rc = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd.rawValue, $0, length) }
-      }
+      let address = try UnixSocketAddress(path, names: .abstractAllowed)
+      let rc = address.withSockaddr { bind(fd.rawValue, $0, $1) }
       guard rc == 0 else { throw Errno.current }
     }
 
@@ -77,6 +69,17 @@ import Testing
     try SystemdNotify(environment: ["NOTIFY_SOCKET": name]).ready(status: "serving 2 namespace(s)")
     let ready = try #require(listener.next(timeoutSeconds: 5))
     #expect(ready == ["READY": "1", "STATUS": "serving 2 namespace(s)", "MAINPID": "\(getpid())"])
+  }
+
+  @Test func anAtSignIsAbstractOnlyWhereAskedFor() throws {
+    let header = MemoryLayout<sockaddr_un>.offset(of: \.sun_path) ?? 2
+    // "@ab": the NUL-less abstract name "\0ab", or the relative path "@ab" and its NUL.
+    #expect(try UnixSocketAddress("@ab", names: .abstractAllowed).length == socklen_t(header + 3))
+    #expect(try UnixSocketAddress("@ab").length == socklen_t(header + 4))
+    #expect(throws: Errno.self) { try UnixSocketAddress("@", names: .abstractAllowed) }
+    #expect(throws: Errno.self) { try UnixSocketAddress("") }
+    #expect(throws: Errno.self) { try UnixSocketAddress(String(repeating: "a", count: 108)) }
+    #expect(throws: Errno.self) { try UnixSocketAddress("a\u{0}b") }
   }
 
   @Test func notifyWithoutNotifySocketDoesNothing() throws {
