@@ -130,14 +130,16 @@ struct ServerCommand: ParsableCommand {
       try config.map { path throws(ServerStartError) in
         try ConfigFile.load(path: path)
       } ?? ServerConfiguration()
-    // Flags first, then systemd's socket (LISTEN_FDS), then the config file's.
-    let activated = try SocketActivation.takeDescriptor(
-      environment: ProcessInfo.processInfo.environment)
+    // Flags first, then systemd's socket (LISTEN_FDS), then the config file's. With a
+    // flag given, LISTEN_FDS is not looked at: what the user named wins, however many
+    // sockets systemd passed.
     if let fd {
       configuration.endpoint = .descriptor(fd)
     } else if let path = socket ?? socketPath {
       configuration.endpoint = .path(path)
-    } else if let activated {
+    } else if let activated = try SocketActivation.takeDescriptor(
+      environment: ProcessInfo.processInfo.environment)
+    {
       configuration.endpoint = .descriptor(activated)
     }
     do {

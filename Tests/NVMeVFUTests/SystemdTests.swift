@@ -128,6 +128,28 @@ import Testing
     #expect(log.contains("serving 1 namespace(s)"), "\(log)")
   }
 
+  /// A --socket given wins over systemd's sockets: LISTEN_FDS=2 for this very process
+  /// (which alone would fail the start) is not looked at.
+  @Test func aSocketFlagIgnoresSocketActivation() throws {
+    let scratch = try TemporaryDirectory("flag-over-activation")
+    let socketPath = scratch.file("nvme.sock")
+    // exec keeps the shell's pid, so LISTEN_PID=$$ names the server.
+    let server = try ChildProcess(
+      "/bin/sh",
+      [
+        "-c", "LISTEN_PID=$$ LISTEN_FDS=2 exec \"$0\" --socket \"$1\" --backing mem:16M",
+        try BuiltBinaries.path("nvme-vfu-server"), socketPath,
+      ], output: .file(scratch.file("log")))
+    let deadline = Date().addingTimeInterval(20)
+    while access(socketPath, F_OK) != 0 && Date() < deadline { usleep(10_000) }
+    do {
+      let host = try NVMeHost.connect(path: socketPath, configuration: .init())
+      #expect(try host.identifyNamespace(1).nsze == (16 << 20) / 512)
+    }
+    server.signal(SIGTERM)
+    #expect(server.waitForExit(timeoutSeconds: 20) == .exited(0))
+  }
+
   /// "0.26.0 (git 1a2b3c4d5e6f)": the package version, and the commit when built
   /// from a git checkout.
   @Test(arguments: ["nvme-vfu-server", "nvme-vfu-ctl", "nvme-vfu-bench"])
