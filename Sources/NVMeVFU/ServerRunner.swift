@@ -140,6 +140,14 @@ public final class ServerRunner {
 
   /// Serves until told to stop, then finishes in-flight I/O, flushes, and
   /// removes the socket.
+  /// Tells systemd `what` (sd_notify); a failure is only a warning, since the server
+  /// serves whether or not systemd hears of it.
+  private func notifySystemd(_ what: String, _ send: (SystemdNotify) throws(Errno) -> Void) {
+    do { try send(notify) } catch {
+      logger.warning("NOTIFY_SOCKET \(notify.socketPath ?? ""): cannot send \(what): \(error)")
+    }
+  }
+
   public func run() {
     let serving = "serving \(device.controller.namespaces.count) namespace(s)"
     logger.info("\(serving)")
@@ -149,14 +157,10 @@ public final class ServerRunner {
       if let path = configuration.controlPath { logger.info("control socket at \(path)") }
     }
     // Both sockets accept connections now (listen(2) was in init).
-    do { try notify.ready(status: serving) } catch {
-      logger.warning("NOTIFY_SOCKET \(notify.socketPath ?? ""): cannot send READY=1: \(error)")
-    }
+    notifySystemd("READY=1") { (notify) throws(Errno) in try notify.ready(status: serving) }
     reactor.run()
     logger.info("stopping: finishing in-flight I/O and flushing")
-    do { try notify.stopping() } catch {
-      logger.warning("NOTIFY_SOCKET \(notify.socketPath ?? ""): cannot send STOPPING=1: \(error)")
-    }
+    notifySystemd("STOPPING=1") { (notify) throws(Errno) in try notify.stopping() }
     control?.stop()
     device.controller.quiesce()
     server.dropClient(reason: nil)
