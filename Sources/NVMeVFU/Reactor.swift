@@ -146,6 +146,9 @@ public final class Reactor {
   /// Returns whether the client's socket (or the listener) is readable.
   @discardableResult
   private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
+    // A stop that pollWakeups took earlier in this turn has drained its descriptor:
+    // sleeping now (untimed, with nothing left to wake us) would never end.
+    guard running else { return false }
     pollSet.removeAll()
     for wakeup in wakeups { pollSet.append(wakeup.fd) }
     let socketIndex = pollSet.count
