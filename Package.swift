@@ -31,6 +31,11 @@ let package = Package(
     .plugin(
       name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
     .target(name: "BuildInfo", swiftSettings: strict, plugins: ["BuildInfoPlugin"]),
+    // What every executable's command line shares: errors as one line, exit 64 for usage.
+    .target(
+      name: "CommandLineTool",
+      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: strict),
     // What Swift cannot call directly: CMSG_* macros, memfd_create, eventfd, ppoll,
     // signalfd, acquire/release atomics, prefetch, thread pinning, the SIGBUS guard.
     .target(name: "CShims"),
@@ -75,7 +80,7 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-server",
       dependencies: [
-        "NVMeVFU", "BlockIO", "VFIOUser", "POSIX", "BuildInfo",
+        "NVMeVFU", "BlockIO", "VFIOUser", "POSIX", "BuildInfo", "CommandLineTool",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -87,7 +92,8 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-ctl",
       dependencies: [
-        "Control", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Control", "BuildInfo", "CommandLineTool",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     // The benchmark's engine: workloads, the closed loop, verify, pacing, reports.
@@ -102,7 +108,7 @@ let package = Package(
     .executableTarget(
       name: "nvme-vfu-bench",
       dependencies: [
-        "BenchKit", "NVMeHostDriver", "NVMe", "POSIX", "CShims", "BuildInfo",
+        "BenchKit", "NVMeHostDriver", "NVMe", "POSIX", "CShims", "BuildInfo", "CommandLineTool",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),

@@ -1,5 +1,6 @@
 /// What `--backing` names: `mem:SIZE`, `null:SIZE`, or a file or block
-/// device path (`file:PATH` spells out a path that starts with `mem:`).
+/// device path (`file:PATH` spells out a path that starts with `mem:`, or with any
+/// other `WORD:`: an unknown scheme is refused, not taken for a file name).
 public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
   /// Zero-filled process memory (`MemoryBackend`).
   case memory(size: UInt64)
@@ -13,11 +14,29 @@ public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
       self = .memory(size: try ByteSize.parse(size))
     } else if let size = text.dropPrefix("null:") {
       self = .null(size: try ByteSize.parse(size))
-    } else {
-      let path = text.dropPrefix("file:") ?? text
+    } else if let path = text.dropPrefix("file:") {
       guard !path.isEmpty else { throw .invalid("backing '\(text)'", "empty path") }
       self = .file(path: path)
+    } else if let scheme = Self.scheme(of: text) {
+      throw .invalid(
+        "backing '\(text)'",
+        "unknown scheme '\(scheme):' (expected file:PATH, mem:SIZE, null:SIZE or a path; a file so named is file:\(text) or ./\(text))"
+      )
+    } else {
+      guard !text.isEmpty else { throw .invalid("backing '\(text)'", "empty path") }
+      self = .file(path: text)
     }
+  }
+
+  /// The `WORD` of a leading `WORD:` (RFC 3986's scheme: a letter, then letters,
+  /// digits, `+`, `-` or `.`), or nil when `text` starts otherwise (`./x`, `/x`, `x.img`).
+  static func scheme(of text: String) -> Substring? {
+    guard let colon = text.firstIndex(of: ":") else { return nil }
+    let word = text[..<colon]
+    guard let first = word.first, first.isASCII, first.isLetter,
+      word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+    else { return nil }
+    return word
   }
 
   public var description: String {
@@ -26,6 +45,15 @@ public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
     case .null(let size): "null:\(ByteSize.format(size))"
     case .file(let path): path
     }
+  }
+
+  /// The spelling that parses back to this spec: a path that reads as a scheme
+  /// (`mem:1G`, `foo:bar`) gets `file:`.
+  public var unambiguousSpelling: String {
+    if case .file(let path) = self, (try? BackendSpec(parsing: path)) != self {
+      return "file:\(path)"
+    }
+    return description
   }
 }
 

@@ -88,7 +88,9 @@ struct BackingFile {
       let error = errno
       fd.close()
       if error == EWOULDBLOCK {
-        throw BlockIOError(subject: path, errno: Errno(error), reason: "locked by another process")
+        throw BlockIOError(
+          subject: path, errno: Errno(error),
+          reason: "in use (flock): another server, or another namespace of this one, has it open")
       }
       throw .system(path, errno: Errno(error))
     }

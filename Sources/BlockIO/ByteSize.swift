@@ -16,6 +16,9 @@ public enum ByteSize {
       value = sum
       digits &+= 1
     }
+    if bytes.first == UInt8(ascii: "-") {
+      throw .invalid("size '\(text)'", "must be positive, such as 4K or 1G")
+    }
     guard digits > 0, let multiplier = unitMultiplier(bytes[digits...]) else {
       throw .invalid(
         "size '\(text)'", "not a size (expected a number with an optional K, M, G or T suffix)")

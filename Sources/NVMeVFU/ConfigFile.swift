@@ -11,7 +11,8 @@ import Glibc
 ///      "namespaces": [{"nsid": 1, "backing": "/srv/vm1.img", "size": "20G"}]}
 public enum ConfigFile {
   static let topKeys: Set<String> = [
-    "socket", "control", "metrics_file", "metrics_interval", "log_level", "poll", "doorbells",
+    "socket", "control", "metrics_file", "metrics_interval", "log_level", "log_format",
+    "poll", "doorbells",
     "serial", "model", "io_queues", "queue_depth", "max_namespaces", "namespaces",
   ]
   static let namespaceKeys: Set<String> = [
@@ -49,6 +50,12 @@ public enum ConfigFile {
       configuration.metricsIntervalSeconds = Int(clamping: interval)
     }
     if let level = try params.string("log_level") { configuration.logLevel = level }
+    if let format = try params.string("log_format") {
+      guard let value = LogFormat(rawValue: format) else {
+        throw .invalidParams("log_format must be text or json, not \"\(format)\"")
+      }
+      configuration.logFormat = value
+    }
     if let poll = try params.string("poll") {
       guard let mode = PollMode(rawValue: poll) else {
         throw .invalidParams("poll must be adaptive or busy")
@@ -128,6 +135,7 @@ public enum ConfigFile {
   public static func json(_ configuration: ServerConfiguration) -> JSONValue {
     var members: [String: JSONValue] = [
       "log_level": .string(configuration.logLevel),
+      "log_format": .string(configuration.logFormat.rawValue),
       "poll": .string(configuration.pollMode.rawValue),
       "doorbells": .string(configuration.doorbellMode.rawValue),
       "serial": .string(configuration.serialNumber),
@@ -146,7 +154,7 @@ public enum ConfigFile {
 
   static func json(_ ns: NamespaceConfiguration) -> JSONValue {
     var members: [String: JSONValue] = [
-      "backing": .string(ns.backing.fileSpelling),
+      "backing": .string(ns.backing.unambiguousSpelling),
       "readonly": .bool(ns.readOnly),
       "block_size": .unsigned(UInt64(ns.blockSize)),
     ]
@@ -158,16 +166,5 @@ public enum ConfigFile {
       ]
     }
     return .object(members)
-  }
-}
-
-extension BackendSpec {
-  /// The spelling that parses back to this spec (a path that looks like
-  /// `mem:` gets `file:`).
-  var fileSpelling: String {
-    if case .file(let path) = self, path.hasPrefix("mem:") || path.hasPrefix("null:") {
-      return "file:\(path)"
-    }
-    return description
   }
 }

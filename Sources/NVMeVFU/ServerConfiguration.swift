@@ -84,6 +84,8 @@ public struct ServerConfiguration: Sendable {
   public var pollMode: PollMode
   public var doorbellMode: DoorbellMode
   public var logLevel: String
+  /// How log lines are written (`--log-format`).
+  public var logFormat: LogFormat
   /// The JSON-RPC control socket (README, Control socket).
   public var controlPath: String?
   /// Prometheus text file, rewritten every `metricsIntervalSeconds`.
@@ -96,7 +98,8 @@ public struct ServerConfiguration: Sendable {
     endpoint: Endpoint? = nil, namespaces: [NamespaceConfiguration] = [], ioQueues: Int = 16,
     queueDepth: Int = 1024, serialNumber: String = "NVMEVFU0001",
     modelNumber: String = "nvme-vfu SSD", pollMode: PollMode = .adaptive,
-    doorbellMode: DoorbellMode = .trapped, logLevel: String = "info", controlPath: String? = nil,
+    doorbellMode: DoorbellMode = .trapped, logLevel: String = "info",
+    logFormat: LogFormat = .text, controlPath: String? = nil,
     metricsPath: String? = nil, metricsIntervalSeconds: Int = 10, maxNamespaces: Int = 32
   ) {
     self.endpoint = endpoint
@@ -108,6 +111,7 @@ public struct ServerConfiguration: Sendable {
     self.pollMode = pollMode
     self.doorbellMode = doorbellMode
     self.logLevel = logLevel
+    self.logFormat = logFormat
     self.controlPath = controlPath
     self.metricsPath = metricsPath
     self.metricsIntervalSeconds = metricsIntervalSeconds

@@ -40,6 +40,7 @@ public final class ServerRunner {
     configuration: ServerConfiguration, logger: Logger, levelSwitch: LogLevelSwitch? = nil
   ) throws {
     try configuration.validate()
+    try SharedImages.refuse(configuration.namespaces)
     self.configuration = configuration
     self.logger = logger
     self.levelSwitch = levelSwitch ?? LogLevelSwitch(logger.logLevel)
@@ -82,7 +83,8 @@ public final class ServerRunner {
         control = try makeControlServer()
       } catch {
         for ns in namespaces { ns.backend.close() }
-        throw ServerStartError("\(configuration.controlPath ?? "control socket"): \(error)")
+        let path = configuration.controlPath ?? "control socket"
+        throw ServerStartError("\(path): \(SocketPathError.reason(error, path: path))")
       }
     }
     do {
@@ -95,8 +97,7 @@ public final class ServerRunner {
       control?.stop()
       switch endpoint {
       case .path(let path):
-        let reason = error.code == EADDRINUSE ? "already served by a live server" : "\(error)"
-        throw ServerStartError("\(path): \(reason)")
+        throw ServerStartError("\(path): \(SocketPathError.reason(error, path: path))")
       case .descriptor(let fd):
         throw ServerStartError("--fd \(fd): \(error)")
       }
@@ -167,25 +168,36 @@ public final class ServerRunner {
     server.closeListener()
     for ns in device.controller.namespaces { ns.backend.close() }
     signals.close()
-    logger.info("\(statisticsReport())")
+    logStatistics()
   }
 
   private func handleSignals() -> Bool {
     var keepRunning = true
     while let signo = signals.next() {
       switch signo {
-      case SIGUSR1: logger.info("\(statisticsReport())")
+      case SIGUSR1: logStatistics()
       default:
-        logger.info("received signal \(signo)")
+        logger.info("received \(Self.signalName(signo))")
         keepRunning = false
       }
     }
     return keepRunning
   }
 
-  public func statisticsReport() -> String {
-    StatisticsReport.render(
+  /// One structured line per queue and namespace, and for doorbells and the reactor.
+  public func logStatistics() {
+    let events = StatisticsReport.events(
       controller: device.controller, reactor: reactor.statistics, mode: device.doorbellMode)
+    for event in events { logger.info("\(event.message)", metadata: event.metadata) }
+  }
+
+  static func signalName(_ signo: Int32) -> String {
+    switch signo {
+    case SIGTERM: "SIGTERM"
+    case SIGINT: "SIGINT"
+    case SIGHUP: "SIGHUP"
+    default: "signal \(signo)"
+    }
   }
 
   /// Reactor thread.

@@ -1,43 +1,84 @@
 import BackendContract
+import Logging
 import NVMe
 
-/// The text printed on SIGUSR1 and at exit.
+/// What SIGUSR1 and the stop log: one structured event per queue, per namespace, and
+/// for the doorbells and the reactor, the figures as metadata (`key=value` in text,
+/// members in JSON) so a log reader can pick them out.
 enum StatisticsReport {
-  static func render(
-    controller: NVMeController, reactor: ReactorStatistics, mode: DoorbellMode
-  ) -> String {
-    var lines: [String] = ["statistics:"]
-    for queue in controller.queueReport {
-      lines.append(
-        "  queue \(queue.id): commands \(queue.statistics.commands), bytes \(queue.statistics.bytes), errors \(queue.statistics.errors), in flight \(queue.outstanding)\(queue.shadowed ? ", shadowed" : "")"
-      )
-    }
-    if let buffers = controller.shadowDoorbellAddresses {
-      lines.append(
-        "  shadow doorbells: buffer 0x\(String(buffers.doorbells, radix: 16)), EventIdx 0x\(String(buffers.eventIndexes, radix: 16)), queues \(controller.shadowedQueueIDs.map(String.init).joined(separator: ","))"
-      )
-    } else {
-      lines.append("  shadow doorbells: not configured")
-    }
-    lines.append(
-      "  doorbells: \(mode.rawValue), doorbell writes by message \(controller.doorbellMessages), EventIdx armings \(controller.eventIndexArmings)"
-    )
-    for ns in controller.namespaces {
-      let stats = ns.backend.statistics
-      lines.append(
-        "  namespace \(ns.id): submitted \(stats.submitted), completed \(stats.completed), failed \(stats.failed), read \(stats.bytesRead) B, written \(stats.bytesWritten) B, bounced \(stats.bounced), io_submit calls \(stats.submitCalls), in flight \(ns.backend.inFlight)"
-      )
-    }
-    let busy = Double(reactor.busyNanoseconds) / 1e9
-    let idle = Double(reactor.idleNanoseconds) / 1e9
-    lines.append(
-      "  reactor: turns \(reactor.turns), busy \(format(busy)) s, idle \(format(idle)) s, sleeps \(reactor.sleeps) (\(reactor.untimedSleeps) without timeout)"
-    )
-    return lines.joined(separator: "\n")
+  struct Event {
+    var message: String
+    var metadata: Logger.Metadata
   }
 
-  private static func format(_ value: Double) -> String {
-    let scaled = (value * 1000).rounded() / 1000
-    return "\(scaled)"
+  static func events(
+    controller: NVMeController, reactor: ReactorStatistics, mode: DoorbellMode
+  ) -> [Event] {
+    var events: [Event] = []
+    for queue in controller.queueReport {
+      events.append(
+        Event(
+          message: "statistics: queue \(queue.id)",
+          metadata: [
+            "qid": .stringConvertible(queue.id),
+            "commands": .stringConvertible(queue.statistics.commands),
+            "bytes": .stringConvertible(queue.statistics.bytes),
+            "errors": .stringConvertible(queue.statistics.errors),
+            "in_flight": .stringConvertible(queue.outstanding),
+            "shadowed": .stringConvertible(queue.shadowed),
+          ]))
+    }
+    if let buffers = controller.shadowDoorbellAddresses {
+      events.append(
+        Event(
+          message: "statistics: shadow doorbells",
+          metadata: [
+            "buffer": "0x\(String(buffers.doorbells, radix: 16))",
+            "eventidx": "0x\(String(buffers.eventIndexes, radix: 16))",
+            "queues": .string(controller.shadowedQueueIDs.map(String.init).joined(separator: ",")),
+          ]))
+    } else {
+      events.append(Event(message: "statistics: shadow doorbells not configured", metadata: [:]))
+    }
+    events.append(
+      Event(
+        message: "statistics: doorbells",
+        metadata: [
+          "mode": .string(mode.rawValue),
+          "messages": .stringConvertible(controller.doorbellMessages),
+          "eventidx_armings": .stringConvertible(controller.eventIndexArmings),
+        ]))
+    for ns in controller.namespaces {
+      let stats = ns.backend.statistics
+      events.append(
+        Event(
+          message: "statistics: namespace \(ns.id)",
+          metadata: [
+            "nsid": .stringConvertible(ns.id), "submitted": .stringConvertible(stats.submitted),
+            "completed": .stringConvertible(stats.completed),
+            "failed": .stringConvertible(stats.failed),
+            "bytes_read": .stringConvertible(stats.bytesRead),
+            "bytes_written": .stringConvertible(stats.bytesWritten),
+            "bounced": .stringConvertible(stats.bounced),
+            "submit_calls": .stringConvertible(stats.submitCalls),
+            "in_flight": .stringConvertible(ns.backend.inFlight),
+          ]))
+    }
+    events.append(
+      Event(
+        message: "statistics: reactor",
+        metadata: [
+          "turns": .stringConvertible(reactor.turns),
+          "busy_seconds": .stringConvertible(seconds(reactor.busyNanoseconds)),
+          "idle_seconds": .stringConvertible(seconds(reactor.idleNanoseconds)),
+          "sleeps": .stringConvertible(reactor.sleeps),
+          "untimed_sleeps": .stringConvertible(reactor.untimedSleeps),
+        ]))
+    return events
+  }
+
+  /// Seconds to the millisecond.
+  private static func seconds(_ nanoseconds: UInt64) -> Double {
+    (Double(nanoseconds) / 1e6).rounded() / 1000
   }
 }

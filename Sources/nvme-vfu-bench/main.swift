@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuildInfo
+import CommandLineTool
 
 /// `nvme-vfu-bench`: drives a running nvme-vfu-server with the in-process
 /// host driver (`NVMeHostDriver.NVMeHost`), the way fio drives a disk.
@@ -14,4 +15,4 @@ struct BenchCommand: ParsableCommand {
     ])
 }
 
-BenchCommand.main()
+BenchCommand.mainWithOneLineErrors()

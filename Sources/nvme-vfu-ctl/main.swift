@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuildInfo
+import CommandLineTool
 import Control
 import FoundationEssentials
 import Glibc
@@ -101,4 +102,4 @@ struct ControlCommand: ParsableCommand {
   }
 }
 
-ControlCommand.main()
+ControlCommand.mainWithOneLineErrors()

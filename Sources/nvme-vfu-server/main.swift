@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlockIO
 import BuildInfo
+import CommandLineTool
 import FoundationEssentials
 import Glibc
 import Logging
@@ -45,20 +46,27 @@ struct ServerCommand: ParsableCommand {
     help: "Image file, mem:SIZE or null:SIZE; repeat for more namespaces.")
   var backings: [String] = []
 
-  @Option(help: "Create missing image files sparse with this size (e.g. 1G).")
+  // .unconditional: "-1G" is the value (refused as not positive), not a missing one.
+  @Option(
+    parsing: .unconditional, help: "Create missing image files sparse with this size (e.g. 1G).")
   var size: String?
 
-  @Option(name: .customLong("block-size"), help: "Logical block size: 512 or 4096.")
+  @Option(
+    name: .customLong("block-size"), parsing: .unconditional,
+    help: "Logical block size: 512 or 4096.")
   var blockSize: Int?
 
   @Flag(help: "Namespaces refuse writes.")
   var readonly = false
 
-  @Option(name: .customLong("io-queues"), help: "I/O queue pairs offered (1-511; default 16).")
+  @Option(
+    name: .customLong("io-queues"), parsing: .unconditional,
+    help: "I/O queue pairs offered (1-511; default 16).")
   var ioQueues: Int?
 
   @Option(
-    name: .customLong("queue-depth"), help: "Largest queue, in entries (2-4096; default 1024).")
+    name: .customLong("queue-depth"), parsing: .unconditional,
+    help: "Largest queue, in entries (2-4096; default 1024).")
   var queueDepth: Int?
 
   @Option(help: "Serial number reported by Identify (default NVMEVFU0001).")
@@ -82,6 +90,13 @@ struct ServerCommand: ParsableCommand {
   var logLevel: String?
 
   @Option(
+    name: .customLong("log-format"),
+    help:
+      "text (default; a timestamp, the level, the message, key=value figures) or json (one object per line). Under journald (JOURNAL_STREAM) lines carry <N> priorities and no timestamp."
+  )
+  var logFormat: String?
+
+  @Option(
     help: ArgumentHelp(
       "JSON file with the server's settings and namespaces (the form get_config prints); flags override it, and --backing replaces its namespaces."
     ))
@@ -96,12 +111,13 @@ struct ServerCommand: ParsableCommand {
   var metricsFile: String?
 
   @Option(
-    name: .customLong("metrics-interval"), help: "Seconds between metrics-file writes (default 10)."
+    name: .customLong("metrics-interval"), parsing: .unconditional,
+    help: "Seconds between metrics-file writes (default 10)."
   )
   var metricsInterval: Int?
 
   @Option(
-    name: .customLong("max-namespaces"),
+    name: .customLong("max-namespaces"), parsing: .unconditional,
     help: "Namespaces the controller can hold, for namespace_add (default 32).")
   var maxNamespaces: Int?
 
@@ -111,7 +127,17 @@ struct ServerCommand: ParsableCommand {
       throw ValidationError("give only one of --socket, --socket-path or --fd")
     }
     if let blockSize, blockSize != 512 && blockSize != 4096 {
-      throw ValidationError("--block-size must be 512 or 4096")
+      throw ValidationError("--block-size must be 512 or 4096, not \(blockSize)")
+    }
+    try Self.check("--io-queues", ioQueues, 1...511)
+    try Self.check("--queue-depth", queueDepth, 2...4096)
+    try Self.check("--max-namespaces", maxNamespaces, 1...1024)
+    try Self.check("--metrics-interval", metricsInterval, 1...86400)
+    do {
+      if let size { _ = try ByteSize.parse(size) }
+      for text in backings { _ = try BackendSpec(parsing: text) }
+    } catch {
+      throw ValidationError(error.description)
     }
     if let poll, PollMode(rawValue: poll) == nil {
       throw ValidationError("--poll must be adaptive or busy")
@@ -119,8 +145,18 @@ struct ServerCommand: ParsableCommand {
     if let doorbells, DoorbellMode(rawValue: doorbells) == nil {
       throw ValidationError("--doorbells must be trapped or mapped")
     }
+    if let logFormat, LogFormat(rawValue: logFormat) == nil {
+      throw ValidationError("--log-format must be text or json")
+    }
     if let logLevel, Logger.Level(rawValue: logLevel) == nil {
       throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
+    }
+  }
+
+  static func check(_ flag: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
+    if let value, !range.contains(value) {
+      throw ValidationError(
+        "\(flag) must be \(range.lowerBound)-\(range.upperBound), not \(value)")
     }
   }
 
@@ -166,6 +202,9 @@ struct ServerCommand: ParsableCommand {
       configuration.doorbellMode = mode
     }
     if let logLevel { configuration.logLevel = logLevel }
+    if let logFormat, let format = LogFormat(rawValue: logFormat) {
+      configuration.logFormat = format
+    }
     if let control { configuration.controlPath = control }
     if let metricsFile { configuration.metricsPath = metricsFile }
     if let metricsInterval { configuration.metricsIntervalSeconds = metricsInterval }
@@ -187,7 +226,7 @@ struct ServerCommand: ParsableCommand {
     }
     let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: configuration.logLevel) ?? .info)
     let logger = Logger(label: "nvme-vfu-server") { label in
-      SwitchedLogHandler(label: label, levelSwitch: levelSwitch)
+      ServerLogHandler(label: label, levelSwitch: levelSwitch, format: configuration.logFormat)
     }
     let runner: ServerRunner
     do {
@@ -207,4 +246,4 @@ struct ServerCommand: ParsableCommand {
   }
 }
 
-ServerCommand.main()
+ServerCommand.mainWithOneLineErrors()

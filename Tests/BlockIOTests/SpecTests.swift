@@ -52,6 +52,32 @@ import Testing
     #expect(try BackendSpec(parsing: "/dev/nvme0n1") == .file(path: "/dev/nvme0n1"))
     #expect(try BackendSpec(parsing: "file:mem:1G") == .file(path: "mem:1G"))
     #expect(try BackendSpec(parsing: "./mem:1G") == .file(path: "./mem:1G"))
+    #expect(try BackendSpec(parsing: "file:foo:1G") == .file(path: "foo:1G"))
+    #expect(try BackendSpec(parsing: "./foo:1G") == .file(path: "./foo:1G"))
+    #expect(try BackendSpec(parsing: "/srv/a:b") == .file(path: "/srv/a:b"))
+    #expect(try BackendSpec(parsing: "1:2") == .file(path: "1:2"), "no scheme starts with a digit")
+  }
+
+  /// A typo'd or unsupported scheme is refused with the ones there are, not opened as a
+  /// file named "foo:1G".
+  @Test func refusesAnUnknownSchemeNamingTheKnownOnes() {
+    let error = openError { () throws(BlockIOError) in _ = try BackendSpec(parsing: "foo:1G") }
+    #expect(
+      error?.description
+        == "backing 'foo:1G': unknown scheme 'foo:' (expected file:PATH, mem:SIZE, null:SIZE or a path; a file so named is file:foo:1G or ./foo:1G)"
+    )
+    #expect(error?.errno == Errno(EINVAL))
+  }
+
+  @Test func unambiguousSpellingParsesBack() throws {
+    for spec: BackendSpec in [
+      .file(path: "mem:1G"), .file(path: "foo:1G"), .file(path: "x.img"), .memory(size: 4096),
+      .file(path: "/a:b"),
+    ] {
+      #expect(try BackendSpec(parsing: spec.unambiguousSpelling) == spec)
+    }
+    #expect(BackendSpec.file(path: "foo:1G").unambiguousSpelling == "file:foo:1G")
+    #expect(BackendSpec.file(path: "x.img").unambiguousSpelling == "x.img")
   }
 
   @Test(arguments: ["", "mem:", "mem:0", "null:abc", "mem:1.5G", "file:", "null:-4k"])

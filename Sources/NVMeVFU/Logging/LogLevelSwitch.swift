@@ -22,34 +22,3 @@ public final class LogLevelSwitch: Sendable {
     }
   }
 }
-
-/// swift-log's stream handler with its level read from a `LogLevelSwitch`.
-public struct SwitchedLogHandler: LogHandler {
-  private var inner: StreamLogHandler
-  private let levelSwitch: LogLevelSwitch
-
-  public init(label: String, levelSwitch: LogLevelSwitch) {
-    inner = StreamLogHandler.standardError(label: label)
-    inner.logLevel = .trace  // the switch filters; the stream writes what passes
-    self.levelSwitch = levelSwitch
-  }
-
-  public var logLevel: Logger.Level {
-    get { levelSwitch.level }
-    set { levelSwitch.level = newValue }
-  }
-
-  public var metadata: Logger.Metadata {
-    get { inner.metadata }
-    set { inner.metadata = newValue }
-  }
-
-  public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-    get { inner[metadataKey: key] }
-    set { inner[metadataKey: key] = newValue }
-  }
-
-  public func log(event: LogEvent) {
-    inner.log(event: event)
-  }
-}
