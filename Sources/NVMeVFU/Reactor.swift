@@ -56,11 +56,13 @@ public final class Reactor {
     while running {
       statistics.turns &+= 1
       if server.connection == nil {
-        // Nothing to poll without a client: wait for one (or a signal).
-        statistics.busyNanoseconds &+= MonotonicClock.nanoseconds() &- turnStart
-        waitForEvents(timeoutMicroseconds: -1)
+        // A client that waited while the last one was served is served now. Else
+        // there is nothing to poll without a client: wait for one (or a signal).
+        if !server.acceptPending() {
+          statistics.busyNanoseconds &+= MonotonicClock.nanoseconds() &- turnStart
+          waitForEvents(timeoutMicroseconds: -1)
+        }
         turnStart = MonotonicClock.nanoseconds()
-        server.acceptPending()
         lastWork = turnStart
         workSinceClock = false
         continue
@@ -105,8 +107,11 @@ public final class Reactor {
         timeout = sleepMicroseconds
       }
       statistics.busyNanoseconds &+= now &- turnStart
-      // A controller timer (interrupt coalescing) may still bound the sleep.
-      let bounded = Self.timeout(timeout, until: device.controller.nextTimerDeadline, now: now)
+      // A controller timer (interrupt coalescing), or a waiting client's grace
+      // period, may still bound the sleep.
+      let deadline = [device.controller.nextTimerDeadline, server.nextWaitingDeadline]
+        .compactMap { $0 }.min()
+      let bounded = Self.timeout(timeout, until: deadline, now: now)
       if bounded < 0 { statistics.untimedSleeps &+= 1 }
       let socketReadable = waitForEvents(timeoutMicroseconds: bounded)
       turnStart = MonotonicClock.nanoseconds()
@@ -131,19 +136,35 @@ public final class Reactor {
     }
   }
 
-  /// Checks the wakeup descriptors without blocking (busy mode never sleeps).
+  /// Checks the wakeup descriptors and the listener without blocking (a busy reactor
+  /// may not sleep for a long time), and refuses waiting clients whose time is up.
   private func pollWakeups() {
     pollSet.removeAll()
     for wakeup in wakeups { pollSet.append(wakeup.fd) }
+    let listenerIndex = appendListener()
+    if server.hasWaitingClients { server.serviceWaiting() }
     guard !pollSet.isEmpty, let ready = try? pollSet.wait(timeout: .immediate), ready > 0 else {
       return
     }
     dispatchWakeups()
+    acceptIfReady(listenerIndex)
+  }
+
+  /// The listener joins every wait, a client served or not: one that connects while
+  /// another is served is told so (VFIOUserServer+Waiting.swift), not left unanswered.
+  private func appendListener() -> Int? {
+    guard let listener = server.listener else { return nil }
+    pollSet.append(listener)
+    return pollSet.count - 1
+  }
+
+  private func acceptIfReady(_ listenerIndex: Int?) {
+    if let listenerIndex, !pollSet.ready(at: listenerIndex).isEmpty { server.acceptPending() }
   }
 
   /// Sleeps until a wakeup descriptor, the socket or a backend's completion
   /// eventfd is readable, or the timeout passes (negative: no timeout).
-  /// Returns whether the client's socket (or the listener) is readable.
+  /// Accepts a client the listener has. Returns whether the client's socket is readable.
   @discardableResult
   private func waitForEvents(timeoutMicroseconds: Int) -> Bool {
     // A stop that pollWakeups took earlier in this turn has drained its descriptor:
@@ -151,12 +172,12 @@ public final class Reactor {
     guard running else { return false }
     pollSet.removeAll()
     for wakeup in wakeups { pollSet.append(wakeup.fd) }
-    let socketIndex = pollSet.count
+    var socketIndex: Int?
     if let connection = server.connection {
+      socketIndex = pollSet.count
       pollSet.append(connection.socket)
-    } else if let listener = server.listener {
-      pollSet.append(listener)
     }
+    let listenerIndex = appendListener()
     for ns in device.controller.namespaces {
       if let fd = ns.backend.completionFD, ns.backend.inFlight > 0 {
         pollSet.append(borrowing: fd)
@@ -168,7 +189,9 @@ public final class Reactor {
     _ = try? pollSet.wait(timeout: .microseconds(timeoutMicroseconds))
     statistics.idleNanoseconds &+= MonotonicClock.nanoseconds() &- start
     dispatchWakeups()
-    return !pollSet.ready(at: socketIndex).isEmpty
+    acceptIfReady(listenerIndex)
+    if server.hasWaitingClients { server.serviceWaiting() }
+    return socketIndex.map { !pollSet.ready(at: $0).isEmpty } ?? false
   }
 
   private func dispatchWakeups() {

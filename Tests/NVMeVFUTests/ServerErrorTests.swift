@@ -4,6 +4,7 @@ import NVMeHostDriver
 import POSIX
 import TestSupport
 import Testing
+import VFIOUserClient
 
 /// Errors a user must fix: one line on stderr naming what is wrong, exit 64 for a
 /// command line the server refuses, 1 for what it finds when it starts.
@@ -77,5 +78,53 @@ import Testing
     #expect(exit == .exited(1))
     #expect(
       stderr == "\(Self.name): give at least one --backing (or \"namespaces\" in --config)\n")
+  }
+
+  /// A second client while one is served is logged, waits, and after the 2 s grace
+  /// period its VERSION is refused with EBUSY; the first is served throughout.
+  @Test func aSecondClientIsRefusedAfterTheGracePeriod() throws {
+    let scratch = try TemporaryDirectory("second-client")
+    let socket = scratch.file("nvme.sock")
+    let server = try ChildProcess(
+      try BuiltBinaries.path(Self.name), ["--socket", socket, "--backing", "mem:16M"],
+      output: .file(scratch.file("log")))
+    defer {
+      server.signal(SIGTERM)
+      _ = server.waitForExit(timeoutSeconds: 20)
+    }
+    try LogFormatTests.waitForSocket(socket)
+    let first = try NVMeHost.connect(path: socket, configuration: .init())
+    let started = Date()
+    let second = try VFIOUserClient(path: socket)
+    #expect(throws: Errno(EBUSY)) { try second.negotiate() }
+    let waited = Date().timeIntervalSince(started)
+    #expect(waited >= 1.5 && waited < 10, "refused after \(waited) s")
+    #expect(try first.identifyNamespace(1).nsze == (16 << 20) / 512, "the first is still served")
+    let log = (try? String(contentsOfFile: scratch.file("log"), encoding: .utf8)) ?? ""
+    #expect(log.contains("another client connected while one is served"), "\(log)")
+    #expect(log.contains("refused a client: another client is served"), "\(log)")
+  }
+
+  /// A client that connects while one is served is served as soon as the first leaves
+  /// within the grace period (a VMM reconnecting).
+  @Test func aWaitingClientIsServedWhenTheFirstLeaves() throws {
+    let scratch = try TemporaryDirectory("handover")
+    let socket = scratch.file("nvme.sock")
+    let server = try ChildProcess(
+      try BuiltBinaries.path(Self.name), ["--socket", socket, "--backing", "mem:16M"],
+      output: .file(scratch.file("log")))
+    defer {
+      server.signal(SIGTERM)
+      _ = server.waitForExit(timeoutSeconds: 20)
+    }
+    try LogFormatTests.waitForSocket(socket)
+    var first: NVMeHost? = try NVMeHost.connect(path: socket, configuration: .init())
+    let second = try VFIOUserClient(path: socket)
+    usleep(300_000)
+    #expect(try first?.identifyNamespace(1).nsze == (16 << 20) / 512)
+    first = nil  // closes its socket: the server drops it and serves the waiting one
+    #expect(try second.negotiate().major == 0)
+    let log = (try? String(contentsOfFile: scratch.file("log"), encoding: .utf8)) ?? ""
+    #expect(log.contains("serving the client that waited"), "\(log)")
   }
 }

@@ -16,6 +16,11 @@ public struct ServerOptions: Sendable {
   /// guest writing with dd stalled for the 5 s timeout, then lost the device).
   /// Replies well under the socket buffer go out in one write.
   public var maxRemoteDMAChunk = 64 << 10
+  /// How long a client that connects while another is served waits before it is
+  /// refused: long enough for a VMM that reconnects to find the old connection gone.
+  public var secondClientGraceNanoseconds: UInt64 = 2_000_000_000
+  /// Clients that may wait at once; more are refused at once.
+  public var maxWaitingClients = 4
 
   public init() {
     var caps = Capabilities()

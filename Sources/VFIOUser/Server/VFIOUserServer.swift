@@ -18,6 +18,9 @@ public final class VFIOUserServer {
   public private(set) var listener: FileDescriptor?
   private var socketPath: String?
   public private(set) var connection: Connection?
+  /// Clients that connected while `connection` was served, oldest first, with when
+  /// each came (CLOCK_MONOTONIC ns). See VFIOUserServer+Waiting.swift.
+  var waiting: [(socket: FileDescriptor, since: UInt64)] = []
   /// Set once VERSION succeeded on the current connection.
   public internal(set) var negotiated: Negotiated?
   /// Something went wrong inside a nested wait; drop the client when back at the top.
@@ -89,21 +92,8 @@ public final class VFIOUserServer {
     device.clientConnected()
   }
 
-  /// Accepts one waiting client when none is being served. True if one was accepted.
-  @discardableResult
-  public func acceptPending() -> Bool {
-    guard connection == nil, let listener else { return false }
-    do {
-      guard let fd = try UnixSocket.accept(listener) else { return false }
-      try attach(socket: fd)
-      return true
-    } catch {
-      logger.warning("accept failed: \(error)")
-      return false
-    }
-  }
-
   public func closeListener() {
+    refuseWaiting(all: true)
     listener?.close()
     listener = nil
     if let socketPath { UnixSocket.remove(path: socketPath) }
