@@ -38,10 +38,6 @@ public struct PerfPlan: Sendable {
   /// Interrupt Coalescing to set (Set Features 08h) before the run.
   public var irqCoalescing: IRQCoalescingOption? = nil
 
-  /// SIGINT and SIGTERM, blocked and read here: either ends the run early
-  /// with what it measured so far (`PerfResult.stop`).
-  public var signals: SignalFD? = nil
-
   public init(
     socket: String, rw: RWMode, readPercent: Int, blockSize: Int, iodepth: Int, queues: Int,
     runtime: Double, ramp: Double, size: UInt64?, verify: Bool, completion: CompletionMode,
@@ -159,6 +155,13 @@ public final class PerfRunner {
   private var mismatch: VerifyMismatch?
   var ioError: String?
 
+  /// From now on the run reads SIGINT and SIGTERM from `signals` (blocked, so a stop
+  /// prints what was measured). Given after attaching: until then a signal ends the
+  /// process at once, even while a hung server holds the attach for its reply timeout.
+  public func watch(signals: SignalFD) {
+    watch = RunWatch(socket: host.client.connection.socket, signals: signals)
+  }
+
   public init(plan: PerfPlan) throws {
     self.plan = plan
     let entries = plan.entries ?? plan.iodepth + 1
@@ -173,7 +176,7 @@ public final class PerfRunner {
     configuration.ramName = "nvme-vfu-bench-ram"
     configuration.shadowDoorbells = plan.dbbuf ?? true
     host = try attachHost(path: plan.socket, configuration: configuration)
-    watch = RunWatch(socket: host.client.connection.socket, signals: plan.signals)
+    watch = RunWatch(socket: host.client.connection.socket, signals: nil)
     if plan.dbbuf == true && !host.shadowDoorbellsOffered {
       throw BenchError("--dbbuf on: the controller does not offer Doorbell Buffer Config")
     }

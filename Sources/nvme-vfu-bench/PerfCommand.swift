@@ -172,13 +172,6 @@ struct PerfCommand: ParsableCommand {
   }
 
   func run() throws {
-    // Blocked and read by the run: a stop prints what was measured.
-    let signals: SignalFD
-    do throws(Errno) {
-      signals = try SignalFD(signals: [SIGINT, SIGTERM])
-    } catch {
-      fail("signalfd: \(error.text)", code: 1)
-    }
     if let cpu {
       do throws(Errno) {
         try CurrentThread.pin(toCPU: cpu)
@@ -197,10 +190,18 @@ struct PerfCommand: ParsableCommand {
       thinktimeBlocks: thinktimeBlocks, rateIOPS: rateIOPS)
     plan.irqCoalescing = irqCoalescing
     plan.entries = entries
-    plan.signals = signals
     let result: PerfResult
     do {
       let runner = try PerfRunner(plan: plan)
+      // Attached: from here SIGINT and SIGTERM are blocked and read by the run, so a
+      // stop prints what was measured. Before, they end the bench at once.
+      let signals: SignalFD
+      do throws(Errno) {
+        signals = try SignalFD(signals: [SIGINT, SIGTERM])
+      } catch {
+        fail("signalfd: \(error.text)", code: 1)
+      }
+      runner.watch(signals: signals)
       result = try runner.run()
     } catch {
       fail("\(error)", code: 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import POSIX
 import TestSupport
 import Testing
 
@@ -43,6 +44,25 @@ extension NVMeVFUTests {
     static func perf(_ server: ServerProcess, _ extra: [String]) -> [String] {
       ["perf", "--socket", server.socket, "--size", "16M", "--ramp", "0", "--iodepth", "8"]
         + extra
+    }
+
+    /// A server that accepts the connection but never answers holds the attach for
+    /// the 10 s reply timeout; Ctrl-C then ends the bench at once, as a signal (nothing
+    /// was measured, so there is no summary to print).
+    @Test func sigintWhileAttachingEndsTheBenchAtOnce() throws {
+      let scratch = try TemporaryDirectory("bench-attach-sigint")
+      let socket = scratch.file("silent.sock")
+      let silent = try UnixSocket.listen(path: socket)
+      defer { silent.close() }
+      let bench = try Bench(["perf", "--socket", socket, "--runtime", "5s"], in: scratch)
+      usleep(500_000)
+      #expect(bench.process.isRunning, "still waiting for the VERSION reply")
+      let sent = Date()
+      bench.process.signal(SIGINT)
+      let exit = bench.process.waitForExit(timeoutSeconds: 5)
+      if exit == nil { bench.process.signal(SIGKILL) }
+      #expect(exit == .signaled(SIGINT))
+      #expect(Date().timeIntervalSince(sent) < 3, "not held for the reply timeout")
     }
 
     /// Polling (the host spins on its own memory) and sleeping on MSI-X
