@@ -130,5 +130,13 @@ code=$(ns systemctl show -P ExecMainStatus nvme-vfu@ci.service)
 journal
 [ "$result" = success ] && [ "$code" = 0 ] || fail "stop: Result=$result ExecMainStatus=$code"
 grep -q "stopping: finishing in-flight I/O" "$WORK/journal" || fail "no stop in the journal"
+# journald read each line's priority from its <N> prefix, and the line has no timestamp
+# of the server's own: info lines at priority 6 only, statistics among them.
+ns journalctl -u nvme-vfu@ci.service --no-pager -o cat -p 6..6 > "$WORK/info" 2>&1 || true
+grep -q "^serving 1 namespace(s)$" "$WORK/info" || fail "no 'serving' line at priority 6 (info)"
+grep -q "^statistics: namespace 1 .*nsid=1" "$WORK/info" || fail "no statistics line at priority 6"
+! grep -qE '^<[0-9]>|^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$WORK/info" ||
+    fail "journal lines carry a priority prefix or a timestamp of their own: $(head -n 2 "$WORK/info")"
+echo "journal: $(wc -l < "$WORK/info") info lines at priority 6, no timestamps of the server's own"
 [ "$(ns systemctl is-active nvme-vfu@ci.socket)" = active ] || fail "socket gone after stop"
 echo "PASS"
