@@ -94,3 +94,13 @@ int64_t cshim_copy_file_range(int fd, int64_t *source, int64_t *destination, uin
   *destination = (int64_t)out;
   return (int64_t)copied;
 }
+
+int cshim_peer_credentials(int sock, int *pid, unsigned *uid, unsigned *gid) {
+  struct ucred cred;
+  socklen_t length = sizeof(cred);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return -1;
+  *pid = cred.pid;
+  *uid = cred.uid;
+  *gid = cred.gid;
+  return 0;
+}

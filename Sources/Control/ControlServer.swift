@@ -33,6 +33,8 @@ public final class ControlServer: @unchecked Sendable {
   private let listener: FileDescriptor?
   private let stopEvent: FileDescriptor
   private let handler: Handler
+  private let peerPolicy: PeerPolicy
+  private let refused: @Sendable (String) -> Void
   private let periodic: Periodic?
   private var clients: [ControlClientState] = []
   private var thread: JoinableThread?
@@ -41,11 +43,15 @@ public final class ControlServer: @unchecked Sendable {
 
   /// Binds the socket now (mode 0600 by default), so a bad path fails at
   /// start-up; serving begins with `start`. With `path` nil only `periodic` runs.
+  /// `peerPolicy` decides who may connect (SO_PEERCRED); `refused` hears why one may not.
   public init(
     path: String?, permissions: mode_t = 0o600, handler: @escaping Handler,
-    periodic: Periodic? = nil
+    periodic: Periodic? = nil, peerPolicy: PeerPolicy = .anyone,
+    refused: @escaping @Sendable (String) -> Void = { _ in }
   ) throws(Errno) {
     self.path = path
+    self.peerPolicy = peerPolicy
+    self.refused = refused
     self.handler = handler
     self.periodic = periodic
     stopEvent = try EventFD.create()
@@ -140,6 +146,11 @@ public final class ControlServer: @unchecked Sendable {
   private func acceptClients() {
     guard let listener else { return }
     while let socket = try? UnixSocket.accept(listener) {
+      if let refusal = peerPolicy.refusal(of: socket) {
+        refused("control socket: refused a client: \(refusal)")
+        socket.close()
+        continue
+      }
       guard clients.count < Self.maxClients, (try? socket.setNonBlocking()) != nil else {
         socket.close()  // over the limit: the newcomer is refused, the others keep serving
         continue

@@ -13,7 +13,8 @@ public enum ConfigFile {
   static let topKeys: Set<String> = [
     "socket", "control", "metrics_file", "metrics_interval", "log_level", "log_format",
     "poll", "doorbells",
-    "serial", "model", "io_queues", "queue_depth", "max_namespaces", "namespaces",
+    "serial", "model", "socket_mode", "allow_uid", "user", "io_queues", "queue_depth",
+    "max_namespaces", "namespaces",
   ]
   static let namespaceKeys: Set<String> = [
     "nsid", "backing", "size", "readonly", "block_size", "qos",
@@ -68,6 +69,19 @@ public enum ConfigFile {
       }
       configuration.doorbellMode = mode
     }
+    if let mode = try params.string("socket_mode") {
+      guard let value = UInt32(mode, radix: 8), value <= 0o777 else {
+        throw .invalidParams("socket_mode must be an octal mode such as \"0600\", not \"\(mode)\"")
+      }
+      configuration.socketMode = value
+    }
+    if let uids = members["allow_uid"] {
+      guard let values = uids.arrayValue?.compactMap(\.unsignedValue),
+        values.count == uids.arrayValue?.count, values.allSatisfy({ $0 <= UInt32.max })
+      else { throw .invalidParams("allow_uid must be an array of uids") }
+      configuration.allowedUIDs = values.map { UInt32($0) }
+    }
+    configuration.user = try params.string("user")
     if let serial = try params.string("serial") { configuration.serialNumber = serial }
     if let model = try params.string("model") { configuration.modelNumber = model }
     if let queues = try params.unsigned("io_queues") {
@@ -148,6 +162,11 @@ public enum ConfigFile {
     ]
     if case .path(let path) = configuration.endpoint { members["socket"] = .string(path) }
     if let control = configuration.controlPath { members["control"] = .string(control) }
+    members["socket_mode"] = .string("0" + String(configuration.socketMode, radix: 8))
+    if let uids = configuration.allowedUIDs {
+      members["allow_uid"] = .array(uids.map { .unsigned(UInt64($0)) })
+    }
+    if let user = configuration.user { members["user"] = .string(user) }
     if let metrics = configuration.metricsPath { members["metrics_file"] = .string(metrics) }
     return .object(members)
   }

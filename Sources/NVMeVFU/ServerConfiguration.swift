@@ -72,6 +72,11 @@ public struct ServerConfiguration: Sendable {
     /// An inherited descriptor: a listening socket, or one already connected. A number
     /// from the command line; the server takes ownership when it starts.
     case descriptor(Int32)
+
+    public var path: String? {
+      if case .path(let path) = self { return path }
+      return nil
+    }
   }
 
   public var endpoint: Endpoint?
@@ -93,6 +98,13 @@ public struct ServerConfiguration: Sendable {
   public var metricsIntervalSeconds: Int
   /// Namespaces the controller can hold (Identify's NN): room for hot-add.
   public var maxNamespaces: Int
+  /// The vfio-user socket file's mode (`--socket-mode`); systemd sets its own.
+  public var socketMode: UInt32 = 0o600
+  /// Peers allowed to connect to either socket, by uid (`--allow-uid`); nil: the
+  /// server's own uid (after `--user`) and root.
+  public var allowedUIDs: [UInt32]? = nil
+  /// `USER[:GROUP]` to become once set-up is done (`--user`), when started as root.
+  public var user: String? = nil
 
   public init(
     endpoint: Endpoint? = nil, namespaces: [NamespaceConfiguration] = [], ioQueues: Int = 16,

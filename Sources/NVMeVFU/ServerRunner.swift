@@ -25,6 +25,8 @@ public final class ServerRunner {
   public let reactor: Reactor
   public let mailbox: ReactorMailbox
   let levelSwitch: LogLevelSwitch
+  /// Who may connect to the vfio-user and control sockets.
+  let peerPolicy: PeerPolicy
   /// The namespaces as they are now, by NSID (reactor thread): what
   /// `get_config` reports after namespaces come and go.
   var namespaceConfigurations: [UInt32: NamespaceConfiguration] = [:]
@@ -41,6 +43,14 @@ public final class ServerRunner {
   ) throws {
     try configuration.validate()
     try SharedImages.refuse(configuration.namespaces)
+    let runAs = try configuration.user.map { spec throws(ServerStartError) in
+      try RunAsUser(parsing: spec)
+    }
+    if let runAs, getuid() != 0, getuid() != runAs.uid {
+      throw ServerStartError("--user \(runAs.name): only root can become another user")
+    }
+    peerPolicy = PeerPolicy(
+      allowedUIDs: Set(configuration.allowedUIDs ?? [runAs?.uid ?? getuid(), 0]))
     self.configuration = configuration
     self.logger = logger
     self.levelSwitch = levelSwitch ?? LogLevelSwitch(logger.logLevel)
@@ -67,7 +77,9 @@ public final class ServerRunner {
     device = try NVMeDevice(
       settings: configuration.controllerSettings, namespaces: namespaces,
       doorbells: configuration.doorbellMode)
-    server = VFIOUserServer(device: device)
+    var options = ServerOptions()
+    options.peerPolicy = peerPolicy
+    server = VFIOUserServer(device: device, options: options)
     server.logger = logger
     device.logger = logger
     reactor = Reactor(server: server, device: device, mode: configuration.pollMode)
@@ -89,7 +101,7 @@ public final class ServerRunner {
     }
     do {
       switch endpoint {
-      case .path(let path): try server.listen(path: path)
+      case .path(let path): try server.listen(path: path, permissions: configuration.socketMode)
       case .descriptor(let fd): try server.adopt(FileDescriptor(owning: fd))
       }
     } catch {
@@ -101,6 +113,14 @@ public final class ServerRunner {
       case .descriptor(let fd):
         throw ServerStartError("--fd \(fd): \(error)")
       }
+    }
+    do {
+      try dropPrivileges(to: runAs)
+    } catch {
+      for ns in namespaces { ns.backend.close() }
+      control?.stop()
+      server.closeListener()
+      throw error
     }
     reactor.addWakeup(fd: signals.fd) { [unowned self] in self.handleSignals() }
     reactor.addWakeup(fd: mailbox.wakeup) { [unowned self] in
@@ -123,6 +143,25 @@ public final class ServerRunner {
     return try entry.namespace(id: entry.nsid ?? 1, backend: opened.backend, serial: serial)
   }
 
+  /// Everything that needs root is open: become `runAs`, the sockets made its own so
+  /// a restart as that user can replace them. Root without `--user` is only a warning.
+  private func dropPrivileges(to runAs: RunAsUser?) throws(ServerStartError) {
+    guard let runAs, getuid() == 0 else {
+      if getuid() == 0 {
+        logger.warning(
+          "running as root: give --user USER to drop root once the images and sockets are open"
+        )
+      }
+      return
+    }
+    let paths = [configuration.controlPath, configuration.endpoint?.path].compactMap { $0 }
+    for path in paths where chown(path, runAs.uid, runAs.gid) != 0 {
+      throw ServerStartError("\(path): chown to \(runAs.name): \(Errno.current.text)")
+    }
+    try runAs.become()
+    logger.info("running as \(runAs.name) (uid \(runAs.uid), gid \(runAs.gid))")
+  }
+
   private func makeControlServer() throws(Errno) -> ControlServer {
     let methods = ControlMethods(mailbox: mailbox, levelSwitch: levelSwitch)
     var periodic: ControlServer.Periodic?
@@ -135,8 +174,10 @@ public final class ServerRunner {
         MetricsFile.write(PrometheusText.render(stats), to: metricsPath)
       }
     }
+    let logger = self.logger
     return try ControlServer(
-      path: configuration.controlPath, handler: { methods.handle($0) }, periodic: periodic)
+      path: configuration.controlPath, handler: { methods.handle($0) }, periodic: periodic,
+      peerPolicy: peerPolicy, refused: { logger.warning("\($0)") })
   }
 
   /// Serves until told to stop, then finishes in-flight I/O, flushes, and

@@ -117,6 +117,24 @@ struct ServerCommand: ParsableCommand {
   var metricsInterval: Int?
 
   @Option(
+    name: .customLong("socket-mode"),
+    help: "The vfio-user socket file's mode, octal (default 0600: only its owner connects).")
+  var socketMode: String?
+
+  @Option(
+    name: .customLong("allow-uid"),
+    help: ArgumentHelp(
+      "A uid (or user name) whose processes may connect to the sockets (SO_PEERCRED); repeat for more. Default: the server's own uid (after --user) and root."
+    ))
+  var allowUIDs: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "USER[:GROUP] to become once the images and sockets are open, when started as root (the sockets are given to USER)."
+    ))
+  var user: String?
+
+  @Option(
     name: .customLong("max-namespaces"), parsing: .unconditional,
     help: "Namespaces the controller can hold, for namespace_add (default 32).")
   var maxNamespaces: Int?
@@ -145,12 +163,30 @@ struct ServerCommand: ParsableCommand {
     if let doorbells, DoorbellMode(rawValue: doorbells) == nil {
       throw ValidationError("--doorbells must be trapped or mapped")
     }
+    if let socketMode, Self.mode(socketMode) == nil {
+      throw ValidationError(
+        "--socket-mode must be an octal mode such as 0600 or 0660, not \(socketMode)")
+    }
+    for uid in allowUIDs where Self.uid(uid) == nil {
+      throw ValidationError("--allow-uid \(uid): no such user (give a uid or a user name)")
+    }
     if let logFormat, LogFormat(rawValue: logFormat) == nil {
       throw ValidationError("--log-format must be text or json")
     }
     if let logLevel, Logger.Level(rawValue: logLevel) == nil {
       throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
     }
+  }
+
+  /// An octal file mode (`0600`, `660`), at most 0777.
+  static func mode(_ text: String) -> UInt32? {
+    guard let value = UInt32(text, radix: 8), value <= 0o777 else { return nil }
+    return value
+  }
+
+  /// A uid given as a number or a user name.
+  static func uid(_ text: String) -> UInt32? {
+    UInt32(text) ?? getpwnam(text).map { $0.pointee.pw_uid }
   }
 
   static func check(_ flag: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
@@ -209,6 +245,9 @@ struct ServerCommand: ParsableCommand {
     if let metricsFile { configuration.metricsPath = metricsFile }
     if let metricsInterval { configuration.metricsIntervalSeconds = metricsInterval }
     if let maxNamespaces { configuration.maxNamespaces = maxNamespaces }
+    if let socketMode, let mode = Self.mode(socketMode) { configuration.socketMode = mode }
+    if !allowUIDs.isEmpty { configuration.allowedUIDs = allowUIDs.compactMap(Self.uid) }
+    if let user { configuration.user = user }
     guard Logger.Level(rawValue: configuration.logLevel) != nil else {
       throw ServerStartError(
         "log level must be one of trace, debug, info, notice, warning, error, not \"\(configuration.logLevel)\""

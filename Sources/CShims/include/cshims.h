@@ -30,6 +30,10 @@ int cshim_eventfd(unsigned int initval, int nonblocking);
 // accept4(2) with SOCK_CLOEXEC; glibc declares it only with _GNU_SOURCE.
 int cshim_accept_cloexec(int listener);
 
+// SO_PEERCRED (struct ucred needs _GNU_SOURCE): the connecting process's pid, uid and
+// gid as they were at connect(2). 0, or -1 with errno.
+int cshim_peer_credentials(int sock, int *pid, unsigned *uid, unsigned *gid);
+
 // fallocate(2) (hole punching, zero ranges); glibc declares it only with _GNU_SOURCE.
 // Returns 0 or -1 with errno set.
 int cshim_fallocate(int fd, int mode, int64_t offset, int64_t length);

@@ -1,3 +1,5 @@
+import POSIX
+
 /// What the server offers and enforces.
 public struct ServerOptions: Sendable {
   /// Sent in the VERSION reply (after min'ing with the client's) and enforced on input.
@@ -21,6 +23,9 @@ public struct ServerOptions: Sendable {
   public var secondClientGraceNanoseconds: UInt64 = 2_000_000_000
   /// Clients that may wait at once; more are refused at once.
   public var maxWaitingClients = 4
+  /// Which peers may connect (SO_PEERCRED); one that may not is closed before it
+  /// reads a byte. The server's command line allows its own uid and root.
+  public var peerPolicy = PeerPolicy.anyone
 
   public init() {
     var caps = Capabilities()

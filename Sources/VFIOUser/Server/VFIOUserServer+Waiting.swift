@@ -22,7 +22,10 @@ extension VFIOUserServer {
         break
       }
       guard let fd else { break }
-      if connection == nil && waiting.isEmpty {
+      if let refusal = options.peerPolicy.refusal(of: fd) {
+        logger.warning("refused a client: \(refusal)")
+        fd.close()
+      } else if connection == nil && waiting.isEmpty {
         attachAccepted(fd)
       } else if waiting.count >= options.maxWaitingClients {
         refuse(fd, why: "\(waiting.count) more are already waiting")

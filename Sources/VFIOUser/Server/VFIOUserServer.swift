@@ -61,10 +61,11 @@ public final class VFIOUserServer {
 
   // MARK: listening and accepting
 
-  /// Listens at `path`. A stale socket file is replaced; a live server there is EADDRINUSE.
-  public func listen(path: String) throws(Errno) {
+  /// Listens at `path`, the socket file with `permissions` (else the umask's). A stale
+  /// socket file is replaced; a live server there is EADDRINUSE.
+  public func listen(path: String, permissions: mode_t? = nil) throws(Errno) {
     try UnixSocket.removeStale(path: path)
-    let fd = try UnixSocket.listen(path: path)
+    let fd = try UnixSocket.listen(path: path, permissions: permissions)
     try adoptListener(fd)
     socketPath = path
   }
