@@ -57,6 +57,10 @@ let package = Package(
       swiftSettings: strict),
     // libaio, from Debian's libaio-dev.
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
+    // libseccomp, from Debian's libseccomp-dev: the serving state's syscall allowlist.
+    .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
+    // Confinement once set-up is done: seccomp (README, Security).
+    .target(name: "Sandbox", dependencies: ["CSeccomp"], swiftSettings: strict),
     .target(
       name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "POSIX", "CShims"],
       swiftSettings: strict),
@@ -74,7 +78,7 @@ let package = Package(
       name: "NVMeVFU",
       dependencies: [
         "VFIOUser", "PCI", "NVMe", "BackendContract", "BlockIO", "POSIX", "CShims", "Control",
-        .product(name: "Logging", package: "swift-log"),
+        "Sandbox", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .executableTarget(
@@ -100,7 +104,7 @@ let package = Package(
     .target(
       name: "BenchKit",
       dependencies: [
-        "NVMeHostDriver", "VFIOUserClient", "NVMe", "POSIX",
+        "NVMeHostDriver", "VFIOUserClient", "NVMe", "POSIX", "Control",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
       swiftSettings: strict),

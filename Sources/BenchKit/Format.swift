@@ -1,3 +1,5 @@
+import Control
+
 /// Number formatting without Foundation.
 public enum Format {
   /// `value` with `digits` decimals (rounded half away from zero).
@@ -42,19 +44,5 @@ public enum Format {
   }
 
   /// A JSON string literal.
-  static func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case _ where scalar.value < 0x20:
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
-  }
+  static func jsonString(_ text: String) -> String { JSONValue.quoted(text) }
 }

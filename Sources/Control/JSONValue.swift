@@ -134,3 +134,25 @@ extension JSONValue {
     return String(decoding: data, as: UTF8.self)
   }
 }
+
+extension JSONValue {
+  /// `text` as a JSON string literal (RFC 8259: quote, backslash and control
+  /// characters escaped), for writers that lay out their own JSON.
+  public static func quoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+}

@@ -13,7 +13,7 @@ public enum ConfigFile {
   static let topKeys: Set<String> = [
     "socket", "control", "metrics_file", "metrics_interval", "log_level", "log_format",
     "poll", "doorbells",
-    "serial", "model", "socket_mode", "allow_uid", "user", "io_queues", "queue_depth",
+    "serial", "model", "socket_mode", "allow_uid", "user", "sandbox", "io_queues", "queue_depth",
     "max_namespaces", "namespaces",
   ]
   static let namespaceKeys: Set<String> = [
@@ -82,6 +82,7 @@ public enum ConfigFile {
       configuration.allowedUIDs = values.map { UInt32($0) }
     }
     configuration.user = try params.string("user")
+    if let sandbox = try params.bool("sandbox") { configuration.sandbox = sandbox }
     if let serial = try params.string("serial") { configuration.serialNumber = serial }
     if let model = try params.string("model") { configuration.modelNumber = model }
     if let queues = try params.unsigned("io_queues") {
@@ -167,6 +168,7 @@ public enum ConfigFile {
       members["allow_uid"] = .array(uids.map { .unsigned(UInt64($0)) })
     }
     if let user = configuration.user { members["user"] = .string(user) }
+    members["sandbox"] = .bool(configuration.sandbox)
     if let metrics = configuration.metricsPath { members["metrics_file"] = .string(metrics) }
     return .object(members)
   }

@@ -105,6 +105,8 @@ public struct ServerConfiguration: Sendable {
   public var allowedUIDs: [UInt32]? = nil
   /// `USER[:GROUP]` to become once set-up is done (`--user`), when started as root.
   public var user: String? = nil
+  /// Confine the serving state with a seccomp allowlist (`--sandbox on|off`).
+  public var sandbox = true
 
   public init(
     endpoint: Endpoint? = nil, namespaces: [NamespaceConfiguration] = [], ioQueues: Int = 16,

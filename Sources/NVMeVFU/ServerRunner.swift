@@ -6,6 +6,7 @@ import Glibc
 import Logging
 import NVMe
 import POSIX
+import Sandbox
 import VFIOUser
 
 /// Why the server could not start, as one line for the user.
@@ -116,6 +117,7 @@ public final class ServerRunner {
     }
     do {
       try dropPrivileges(to: runAs)
+      try confine()
     } catch {
       for ns in namespaces { ns.backend.close() }
       control?.stop()
@@ -162,6 +164,24 @@ public final class ServerRunner {
     logger.info("running as \(runAs.name) (uid \(runAs.uid), gid \(runAs.gid))")
   }
 
+  /// Set-up is done (images, sockets, signals, the user): from here on the process
+  /// may make only the serving state's syscalls (Sandbox/ServingSyscalls.swift); any
+  /// other kills it with SIGSYS.
+  private func confine() throws(ServerStartError) {
+    guard configuration.sandbox else {
+      logger.warning("sandbox off: the server runs without its seccomp allowlist")
+      return
+    }
+    let filter = SeccompFilter(allowed: ServingSyscalls.allowed, rules: ServingSyscalls.rules)
+    do {
+      try filter.load()
+    } catch {
+      throw ServerStartError(
+        "cannot install the seccomp filter: \(error) (--sandbox off serves without it)")
+    }
+    logger.info("sandbox: seccomp allowlist of \(filter.allowed.count) syscalls")
+  }
+
   private func makeControlServer() throws(Errno) -> ControlServer {
     let methods = ControlMethods(mailbox: mailbox, levelSwitch: levelSwitch)
     var periodic: ControlServer.Periodic?
@@ -191,6 +211,13 @@ public final class ServerRunner {
   }
 
   public func run() {
+    #if DEBUG
+      // Tests only (debug builds): one syscall outside the allowlist, to show the
+      // sandbox kills the process (SIGSYS).
+      if ProcessInfo.processInfo.environment["NVME_VFU_TEST_FORBIDDEN_SYSCALL"] == "1" {
+        _ = getpgrp()
+      }
+    #endif
     let serving = "serving \(device.controller.namespaces.count) namespace(s)"
     logger.info("\(serving)")
     if let control {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds nvme-vfu's executables for release, with the Swift runtime and Foundation
 # linked statically (they then start on a host without a Swift toolchain: ldd lists
-# only libaio, libstdc++, libgcc_s, libm and libc), and installs them with their man
+# only libaio, libseccomp, libstdc++, libgcc_s, libm and libc), and installs them with their man
 # pages, the systemd units and the vfio-user backend-program description:
 #
 #   PREFIX/bin/nvme-vfu-server, nvme-vfu-ctl, nvme-vfu-bench   (stripped)

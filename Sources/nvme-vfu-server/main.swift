@@ -135,6 +135,12 @@ struct ServerCommand: ParsableCommand {
   var user: String?
 
   @Option(
+    help: ArgumentHelp(
+      "on (default: once set up, only the serving state's syscalls are allowed; any other kills the server with SIGSYS) or off (for debugging)."
+    ))
+  var sandbox: String?
+
+  @Option(
     name: .customLong("max-namespaces"), parsing: .unconditional,
     help: "Namespaces the controller can hold, for namespace_add (default 32).")
   var maxNamespaces: Int?
@@ -169,6 +175,9 @@ struct ServerCommand: ParsableCommand {
     }
     for uid in allowUIDs where Self.uid(uid) == nil {
       throw ValidationError("--allow-uid \(uid): no such user (give a uid or a user name)")
+    }
+    if let sandbox, sandbox != "on" && sandbox != "off" {
+      throw ValidationError("--sandbox must be on or off, not \(sandbox)")
     }
     if let logFormat, LogFormat(rawValue: logFormat) == nil {
       throw ValidationError("--log-format must be text or json")
@@ -248,6 +257,7 @@ struct ServerCommand: ParsableCommand {
     if let socketMode, let mode = Self.mode(socketMode) { configuration.socketMode = mode }
     if !allowUIDs.isEmpty { configuration.allowedUIDs = allowUIDs.compactMap(Self.uid) }
     if let user { configuration.user = user }
+    if let sandbox { configuration.sandbox = sandbox == "on" }
     guard Logger.Level(rawValue: configuration.logLevel) != nil else {
       throw ServerStartError(
         "log level must be one of trace, debug, info, notice, warning, error, not \"\(configuration.logLevel)\""

@@ -80,19 +80,22 @@ import VFIOUserClient
       stderr == "\(Self.name): give at least one --backing (or \"namespaces\" in --config)\n")
   }
 
+  /// The built server on mem:16M at `socket`, listening.
+  static func serve(_ socket: String, log: String) throws -> ChildProcess {
+    let server = try ChildProcess(
+      try BuiltBinaries.path(name), ["--socket", socket, "--backing", "mem:16M"],
+      output: .file(log))
+    try LogFormatTests.waitForSocket(socket)
+    return server
+  }
+
   /// A second client while one is served is logged, waits, and after the 2 s grace
   /// period its VERSION is refused with EBUSY; the first is served throughout.
   @Test func aSecondClientIsRefusedAfterTheGracePeriod() throws {
     let scratch = try TemporaryDirectory("second-client")
     let socket = scratch.file("nvme.sock")
-    let server = try ChildProcess(
-      try BuiltBinaries.path(Self.name), ["--socket", socket, "--backing", "mem:16M"],
-      output: .file(scratch.file("log")))
-    defer {
-      server.signal(SIGTERM)
-      _ = server.waitForExit(timeoutSeconds: 20)
-    }
-    try LogFormatTests.waitForSocket(socket)
+    let server = try Self.serve(socket, log: scratch.file("log"))
+    defer { server.stop() }
     let first = try NVMeHost.connect(path: socket, configuration: .init())
     let started = Date()
     let second = try VFIOUserClient(path: socket)
@@ -110,14 +113,8 @@ import VFIOUserClient
   @Test func aWaitingClientIsServedWhenTheFirstLeaves() throws {
     let scratch = try TemporaryDirectory("handover")
     let socket = scratch.file("nvme.sock")
-    let server = try ChildProcess(
-      try BuiltBinaries.path(Self.name), ["--socket", socket, "--backing", "mem:16M"],
-      output: .file(scratch.file("log")))
-    defer {
-      server.signal(SIGTERM)
-      _ = server.waitForExit(timeoutSeconds: 20)
-    }
-    try LogFormatTests.waitForSocket(socket)
+    let server = try Self.serve(socket, log: scratch.file("log"))
+    defer { server.stop() }
     var first: NVMeHost? = try NVMeHost.connect(path: socket, configuration: .init())
     let second = try VFIOUserClient(path: socket)
     usleep(300_000)
@@ -126,5 +123,13 @@ import VFIOUserClient
     #expect(try second.negotiate().major == 0)
     let log = (try? String(contentsOfFile: scratch.file("log"), encoding: .utf8)) ?? ""
     #expect(log.contains("serving the client that waited"), "\(log)")
+  }
+}
+
+extension ChildProcess {
+  /// SIGTERM, and reap within 20 s.
+  fileprivate func stop() {
+    signal(SIGTERM)
+    _ = waitForExit(timeoutSeconds: 20)
   }
 }

@@ -1,0 +1,75 @@
+import Glibc
+
+/// The syscalls a serving nvme-vfu-server makes once set-up is done, grouped by why.
+/// Measured with strace over the VM suite (data, reset, lifecycle, live, ns, cmd, fs)
+/// and read from the code paths strace may not have reached (namespace_add, resize,
+/// the metrics file, errors, the stop). Names this architecture lacks are skipped.
+/// A path that needs one more call dies with SIGSYS: add it here, with why.
+public enum ServingSyscalls {
+  public static let allowed: [String] =
+    socketTraffic + events + memory + libaio + files + threads + process
+
+  /// vfio-user and control messages (SCM_RIGHTS ride on recvmsg/sendmsg), accepting
+  /// clients and checking who they are, and the sd_notify datagram at the stop.
+  static let socketTraffic = [
+    "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom", "sendto",
+    "accept", "accept4", "getsockopt", "shutdown", "socket", "close", "fcntl",
+  ]
+
+  /// The reactor's and the control thread's waits, eventfds, timers and the signalfd.
+  static let events = [
+    "ppoll", "poll", "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall",
+    "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday",
+  ]
+
+  /// DMA windows mapped and unmapped as the VMM changes its memory map, the SIGBUS
+  /// guard's zero pages, and the allocator.
+  static let memory = ["mmap", "munmap", "mprotect", "madvise", "mremap", "brk", "memfd_create"]
+
+  /// libaio, and the backends namespace_add opens while serving.
+  static let libaio = [
+    "io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
+  ]
+
+  /// Images (namespace_add, resize, flush, deallocate), the metrics file written
+  /// atomically, and the socket removed at the stop.
+  static let files = [
+    "openat", "newfstatat", "fstat", "statx", "lseek", "pread64", "pwrite64", "preadv",
+    "pwritev", "preadv2", "pwritev2", "flock", "fallocate", "ftruncate", "fsync",
+    "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat", "umask",
+    "copy_file_range",
+  ]
+
+  /// Helper threads started on demand (the fdatasync and zeroing helper), futexes, and
+  /// what glibc and the Swift runtime ask for around them.
+  static let threads = [
+    "futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity", "madvise",
+    "gettid", "getpid", "tgkill", "exit", "exit_group", "getrandom",
+  ]
+
+  /// What the process asks about itself (logging, Foundation).
+  static let process = ["getuid", "geteuid", "getgid", "getegid"]
+
+  /// clone only for threads (CLONE_THREAD set), never for a new process; clone3's flags
+  /// sit in memory a filter cannot read, so it fails with ENOSYS and glibc falls back
+  /// to clone.
+  /// CLONE_THREAD (linux/sched.h; glibc declares it only with _GNU_SOURCE).
+  static let cloneThread: UInt64 = 0x0001_0000
+
+  public static let rules: [(name: String, rule: SeccompFilter.Rule)] = [
+    ("clone", .allowIfMasked(argument: 0, mask: cloneThread, value: cloneThread)),
+    ("clone3", .fail(errno: ENOSYS)),
+    // A block device's size and sector size, read when namespace_add opens one.
+    ("ioctl", .allowIfMasked(argument: 1, mask: 0xffff_ffff, value: blockGetSize64)),
+    ("ioctl", .allowIfMasked(argument: 1, mask: 0xffff_ffff, value: 0x1268)),
+  ]
+
+  /// BLKGETSIZE64, _IOR(0x12, 114, size_t) (powerpc encodes "read" in another bit;
+  /// BlockIO's LinuxConstants.swift has the same); BLKSSZGET, 0x1268, is one number.
+  #if arch(powerpc64) || arch(powerpc64le)
+    static let blockGetSize64: UInt64 = 0x4008_1272
+  #else
+    static let blockGetSize64: UInt64 = 0x8008_1272
+  #endif
+}
