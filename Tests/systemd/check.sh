@@ -13,6 +13,10 @@
 # 5. systemctl stop: the server exits 0 (STOPPING=1 then a clean exit), the socket
 #    stays listening.
 #
+# The service runs with the shipped unit's hardening and the README's drop-in (Security):
+# --user nobody, ProtectSystem=strict with the image's directory writable, ProtectHome,
+# PrivateTmp; the server is checked to be nobody, seccomp-filtered, no_new_privs.
+#
 # That systemd shares this host's file systems and kernel, so everything that would
 # write to them (tmpfiles, which empties /tmp; sysusers; sysctl; udev; ...) is masked,
 # and /run, /etc/systemd/system and /etc/nvme-vfu are private tmpfs mounts.
@@ -58,6 +62,10 @@ grep -q "ExecStart=/usr/local/bin/nvme-vfu-server" \
 
 mkdir -p /etc/nvme-vfu "$WORK/sockets"
 truncate -s 64M "$WORK/disk.img"
+# The README's hardening drop-in (Security) runs the server as nobody with the file
+# system read-only but for the image's directory: nobody must reach and write it.
+chmod 755 "$WORK"
+chown nobody "$WORK/disk.img"
 cat > "$WORK/inner.sh" <<EOF
 set -e
 mount -t proc proc /proc
@@ -80,6 +88,16 @@ ln -s /usr/local/lib/systemd/system/nvme-vfu@.socket \\
     /etc/systemd/system/sockets.target.wants/nvme-vfu@ci.socket
 printf '%s\n' 'Wants=sockets.target' >> /etc/systemd/system/default.target
 echo '{"namespaces": [{"backing": "$WORK/disk.img"}]}' > /etc/nvme-vfu/ci.json
+mkdir /etc/systemd/system/nvme-vfu@.service.d
+cat > /etc/systemd/system/nvme-vfu@.service.d/hardening.conf <<'UNIT'
+[Service]
+ExecStart=
+ExecStart=/usr/local/bin/nvme-vfu-server --fd=3 --config /etc/nvme-vfu/%i.json --control /run/nvme-vfu/%i.ctl --user nobody
+ProtectSystem=strict
+ReadWritePaths=$WORK /run/nvme-vfu
+ProtectHome=yes
+PrivateTmp=yes
+UNIT
 exec env container=nvme-vfu-check /lib/systemd/systemd --system --log-target=console
 EOF
 echo "== systemd in a namespace"
@@ -101,6 +119,18 @@ ns /usr/local/bin/nvme-vfu-bench identify --socket /run/nvme-vfu/ci.sock > "$WOR
     { journal; fail "identify through the activated socket"; }
 grep -q "^sn *: NVMEVFU0001" "$WORK/identify" || fail "identify: $(head -n 5 "$WORK/identify")"
 [ "$(ns systemctl is-active nvme-vfu@ci.service)" = active ] || { journal; fail "service not active"; }
+pid=$(ns systemctl show -P MainPID nvme-vfu@ci.service)
+ids=$(ns awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+[ "$ids" = 65534 ] || { journal; fail "the service runs as uid $ids, not nobody (--user)"; }
+[ "$(ns awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")" = 2 ] || fail "no seccomp filter"
+[ "$(ns awk '/^NoNewPrivs:/ { print $2 }' "/proc/$pid/status")" = 1 ] || fail "no no_new_privs"
+# ProtectSystem=strict: / is read-only in the service's mount namespace, the image's
+# directory is not.
+root_options=$(ns awk '$5 == "/" { print $6 }' "/proc/$pid/mountinfo" | tail -n1)
+work_options=$(ns awk -v dir="$WORK" '$5 == dir { print $6 }' "/proc/$pid/mountinfo" | tail -n1)
+[[ $root_options == ro* ]] || fail "/ is \"$root_options\" for the service, not read-only"
+[[ $work_options == rw* ]] || fail "$WORK is \"$work_options\" for the service, not writable"
+echo "service runs as nobody, seccomp filter mode, no_new_privs, / read-only (the hardening drop-in)"
 status=$(ns systemctl show -P StatusText nvme-vfu@ci.service)
 [ "$status" = "serving 1 namespace(s)" ] || fail "StatusText \"$status\" (READY=1's STATUS)"
 echo "service active, status: $status"
