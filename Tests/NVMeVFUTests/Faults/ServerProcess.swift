@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import NVMeHostDriver
 import TestSupport
+import Testing
 
 /// The package's executables, built with the tests (this target depends on
 /// them): SwiftPM puts them next to the test binary. NVME_VFU_BIN_DIR
@@ -67,6 +68,14 @@ final class ServerProcess {
   }
 
   var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+  /// Waits until the server logged "serving": set-up is over (the socket is bound
+  /// earlier, so a listening socket alone does not mean the user was dropped or the
+  /// seccomp filter loaded).
+  func waitUntilServing() throws {
+    let serving = ProcessProbe.eventually(seconds: 20) { self.log.contains("serving ") }
+    try #require(serving, "the server logs that it serves: \(log)")
+  }
 
   /// A host attached like a guest: negotiated, controller enabled, identified.
   func host(_ configure: (inout NVMeHost.Configuration) -> Void = { _ in }) throws -> NVMeHost {
