@@ -37,10 +37,13 @@ done
 [ -x /lib/systemd/systemd ] || { echo "check.sh: no /lib/systemd/systemd (apt-get install systemd)" >&2; exit 1; }
 
 WORK=$(mktemp -d "$REPO/.build-systemd-check.XXXXXX")
+# The image lives outside /tmp and /var/tmp: the hardening drop-in's PrivateTmp gives
+# the service a /tmp of its own, where a checkout under /tmp (as CI's) is not.
+IMAGES=$(mktemp -d /var/lib/nvme-vfu-check.XXXXXX)
 SYSTEMD_PID=
 cleanup() {
     [ -z "$SYSTEMD_PID" ] || kill -KILL "$SYSTEMD_PID" 2>/dev/null || true
-    rm -rf "$WORK"
+    rm -rf "$WORK" "$IMAGES"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ ! -s "$WORK/journal" ] || tail -n 20 "$WORK/journal"; exit 1; }
@@ -61,11 +64,11 @@ grep -q "ExecStart=/usr/local/bin/nvme-vfu-server" \
     "$WORK/stage/usr/local/lib/systemd/system/nvme-vfu@.service" || fail "unit's ExecStart"
 
 mkdir -p /etc/nvme-vfu "$WORK/sockets"
-truncate -s 64M "$WORK/disk.img"
+truncate -s 64M "$IMAGES/disk.img"
 # The README's hardening drop-in (Security) runs the server as nobody with the file
 # system read-only but for the image's directory: nobody must reach and write it.
-chmod 755 "$WORK"
-chown nobody "$WORK/disk.img"
+chmod 755 "$IMAGES"
+chown nobody "$IMAGES/disk.img"
 cat > "$WORK/inner.sh" <<EOF
 set -e
 mount -t proc proc /proc
@@ -87,14 +90,14 @@ mkdir /etc/systemd/system/sockets.target.wants
 ln -s /usr/local/lib/systemd/system/nvme-vfu@.socket \\
     /etc/systemd/system/sockets.target.wants/nvme-vfu@ci.socket
 printf '%s\n' 'Wants=sockets.target' >> /etc/systemd/system/default.target
-echo '{"namespaces": [{"backing": "$WORK/disk.img"}]}' > /etc/nvme-vfu/ci.json
+echo '{"namespaces": [{"backing": "$IMAGES/disk.img"}]}' > /etc/nvme-vfu/ci.json
 mkdir /etc/systemd/system/nvme-vfu@.service.d
 cat > /etc/systemd/system/nvme-vfu@.service.d/hardening.conf <<'UNIT'
 [Service]
 ExecStart=
 ExecStart=/usr/local/bin/nvme-vfu-server --fd=3 --config /etc/nvme-vfu/%i.json --control /run/nvme-vfu/%i.ctl --user nobody
 ProtectSystem=strict
-ReadWritePaths=$WORK /run/nvme-vfu
+ReadWritePaths=$IMAGES /run/nvme-vfu
 ProtectHome=yes
 PrivateTmp=yes
 UNIT
@@ -124,12 +127,12 @@ ids=$(ns awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
 [ "$ids" = 65534 ] || { journal; fail "the service runs as uid $ids, not nobody (--user)"; }
 [ "$(ns awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")" = 2 ] || fail "no seccomp filter"
 [ "$(ns awk '/^NoNewPrivs:/ { print $2 }' "/proc/$pid/status")" = 1 ] || fail "no no_new_privs"
-# ProtectSystem=strict: / is read-only in the service's mount namespace, the image's
+# ProtectSystem=strict: / is read-only in the service's mount namespace, the images'
 # directory is not.
 root_options=$(ns awk '$5 == "/" { print $6 }' "/proc/$pid/mountinfo" | tail -n1)
-work_options=$(ns awk -v dir="$WORK" '$5 == dir { print $6 }' "/proc/$pid/mountinfo" | tail -n1)
+image_options=$(ns awk -v dir="$IMAGES" '$5 == dir { print $6 }' "/proc/$pid/mountinfo" | tail -n1)
 [[ $root_options == ro* ]] || fail "/ is \"$root_options\" for the service, not read-only"
-[[ $work_options == rw* ]] || fail "$WORK is \"$work_options\" for the service, not writable"
+[[ $image_options == rw* ]] || fail "$IMAGES is \"$image_options\" for the service, not writable"
 echo "service runs as nobody, seccomp filter mode, no_new_privs, / read-only (the hardening drop-in)"
 status=$(ns systemctl show -P StatusText nvme-vfu@ci.service)
 [ "$status" = "serving 1 namespace(s)" ] || fail "StatusText \"$status\" (READY=1's STATUS)"
