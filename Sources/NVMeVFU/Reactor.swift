@@ -158,8 +158,13 @@ public final class Reactor {
     return pollSet.count - 1
   }
 
-  private func acceptIfReady(_ listenerIndex: Int?) {
-    if let listenerIndex, !pollSet.ready(at: listenerIndex).isEmpty { server.acceptPending() }
+  /// Accepts what the listener has; acceptPending also serves or refuses the
+  /// clients that wait. Returns whether it ran.
+  @discardableResult
+  private func acceptIfReady(_ listenerIndex: Int?) -> Bool {
+    guard let listenerIndex, !pollSet.ready(at: listenerIndex).isEmpty else { return false }
+    server.acceptPending()
+    return true
   }
 
   /// Sleeps until a wakeup descriptor, the socket or a backend's completion
@@ -189,8 +194,7 @@ public final class Reactor {
     _ = try? pollSet.wait(timeout: .microseconds(timeoutMicroseconds))
     statistics.idleNanoseconds &+= MonotonicClock.nanoseconds() &- start
     dispatchWakeups()
-    acceptIfReady(listenerIndex)
-    if server.hasWaitingClients { server.serviceWaiting() }
+    if !acceptIfReady(listenerIndex), server.hasWaitingClients { server.serviceWaiting() }
     return socketIndex.map { !pollSet.ready(at: $0).isEmpty } ?? false
   }
 
