@@ -75,9 +75,14 @@ public final class ServerRunner {
       }
       namespaceConfigurations[nsid] = entry
     }
-    device = try NVMeDevice(
-      settings: configuration.controllerSettings, namespaces: namespaces,
-      doorbells: configuration.doorbellMode)
+    do {
+      device = try NVMeDevice(
+        settings: configuration.controllerSettings, namespaces: namespaces,
+        doorbells: configuration.doorbellMode)
+    } catch {
+      for ns in namespaces { ns.backend.close() }
+      throw error
+    }
     var options = ServerOptions()
     options.peerPolicy = peerPolicy
     server = VFIOUserServer(device: device, options: options)
@@ -95,7 +100,7 @@ public final class ServerRunner {
       do {
         control = try makeControlServer()
       } catch {
-        for ns in namespaces { ns.backend.close() }
+        abandonStart()
         let path = configuration.controlPath ?? "control socket"
         throw ServerStartError("\(path): \(SocketPathError.reason(error, path: path))")
       }
@@ -106,8 +111,7 @@ public final class ServerRunner {
       case .descriptor(let fd): try server.adopt(FileDescriptor(owning: fd))
       }
     } catch {
-      for ns in namespaces { ns.backend.close() }
-      control?.stop()
+      abandonStart()
       switch endpoint {
       case .path(let path):
         throw ServerStartError("\(path): \(SocketPathError.reason(error, path: path))")
@@ -119,9 +123,7 @@ public final class ServerRunner {
       try dropPrivileges(to: runAs)
       try confine()
     } catch {
-      for ns in namespaces { ns.backend.close() }
-      control?.stop()
-      server.closeListener()
+      abandonStart()
       throw error
     }
     reactor.addWakeup(fd: signals.fd) { [unowned self] in self.handleSignals() }
@@ -129,6 +131,14 @@ public final class ServerRunner {
       self.mailbox.runJobs(self)
       return true
     }
+  }
+
+  /// Undoes a start that failed after the device existed: what is open is closed,
+  /// a socket already bound is removed.
+  private func abandonStart() {
+    for ns in device.controller.namespaces { ns.backend.close() }
+    control?.stop()
+    server.closeListener()
   }
 
   /// Opens one namespace's backend; the caller owns (and closes) it.
