@@ -1,4 +1,5 @@
 import Glibc
+import POSIX
 
 /// `--user USER[:GROUP]`: who a server started as root becomes once it has opened its
 /// images and bound its sockets. USER and GROUP are names or numbers; GROUP defaults
@@ -57,6 +58,6 @@ public struct RunAsUser: Sendable, Equatable {
   }
 
   private func failure(_ call: String) -> ServerStartError {
-    ServerStartError("--user \(name): \(call): \(String(cString: strerror(errno)))")
+    ServerStartError("--user \(name): \(call): \(Errno.current.text)")
   }
 }
