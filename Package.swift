@@ -59,8 +59,9 @@ let package = Package(
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
     // libseccomp, from Debian's libseccomp-dev: the serving state's syscall allowlist.
     .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
-    // Confinement once set-up is done: seccomp (README, Security).
-    .target(name: "Sandbox", dependencies: ["CSeccomp"], swiftSettings: strict),
+    // Confinement once set-up is done: Landlock and seccomp (README, Security).
+    .target(
+      name: "Sandbox", dependencies: ["CSeccomp", "CShims", "POSIX"], swiftSettings: strict),
     .target(
       name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "POSIX", "CShims"],
       swiftSettings: strict),
@@ -171,7 +172,7 @@ let package = Package(
       name: "NVMeVFUTests",
       dependencies: [
         "NVMeVFU", "NVMeHostDriver", "VFIOUserClient", "NVMe", "BackendContract", "BlockIO",
-        "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport", "Control",
+        "VFIOUser", "POSIX", "CShims", "BenchKit", "TestSupport", "Control", "Sandbox",
         "BuildInfo", "nvme-vfu-server", "nvme-vfu-ctl", "nvme-vfu-bench", "nvme-vfu-fault-client",
       ],
       swiftSettings: strict),

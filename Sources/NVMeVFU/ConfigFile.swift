@@ -13,8 +13,8 @@ public enum ConfigFile {
   static let topKeys: Set<String> = [
     "socket", "control", "metrics_file", "metrics_interval", "log_level", "log_format",
     "poll", "doorbells",
-    "serial", "model", "socket_mode", "allow_uid", "user", "sandbox", "io_queues", "queue_depth",
-    "max_namespaces", "namespaces",
+    "serial", "model", "socket_mode", "allow_uid", "user", "sandbox", "image_dirs", "io_queues",
+    "queue_depth", "max_namespaces", "namespaces",
   ]
   static let namespaceKeys: Set<String> = [
     "nsid", "backing", "size", "readonly", "block_size", "qos",
@@ -83,6 +83,12 @@ public enum ConfigFile {
     }
     configuration.user = try params.string("user")
     if let sandbox = try params.bool("sandbox") { configuration.sandbox = sandbox }
+    if let dirs = members["image_dirs"] {
+      guard let values = dirs.arrayValue?.compactMap(\.stringValue),
+        values.count == dirs.arrayValue?.count
+      else { throw .invalidParams("image_dirs must be an array of directory paths") }
+      configuration.imageDirectories = values
+    }
     if let serial = try params.string("serial") { configuration.serialNumber = serial }
     if let model = try params.string("model") { configuration.modelNumber = model }
     if let queues = try params.unsigned("io_queues") {
@@ -169,6 +175,9 @@ public enum ConfigFile {
     }
     if let user = configuration.user { members["user"] = .string(user) }
     members["sandbox"] = .bool(configuration.sandbox)
+    if !configuration.imageDirectories.isEmpty {
+      members["image_dirs"] = .array(configuration.imageDirectories.map { .string($0) })
+    }
     if let metrics = configuration.metricsPath { members["metrics_file"] = .string(metrics) }
     return .object(members)
   }

@@ -1,7 +1,9 @@
 import BackendContract
 import BlockIO
 import Control
+import Glibc
 import NVMe
+import POSIX
 
 extension ControlMethods {
   /// namespace_add, namespace_remove, namespace_resize, set_qos, get_qos.
@@ -100,11 +102,19 @@ extension ControlMethods {
   /// is closed.
   func addNamespace(_ params: Params) throws(JSONRPC.ErrorObject) -> JSONValue {
     let entry = try ConfigFile.namespace(.object(params.values))
+    if case .file(let path) = entry.backing, let why = imageDirectories.refusal(of: path) {
+      throw .refused(why)
+    }
     let opened: OpenedBackend
     do {
       opened = try entry.openBackend()
     } catch {
-      throw .refused(error.description)
+      // Beneath an --image-dir yet refused: a symlink out of it (which Landlock does
+      // not follow), or a file the server's user may not open.
+      let hint =
+        error.errno == Errno(EACCES)
+        ? " (the server's user may not open it, or it leads out of every --image-dir)" : ""
+      throw .refused(error.description + hint)
     }
     let handover = Handover(backend: opened.backend, warnings: opened.warnings)
     let result = mailbox.call { runner -> Result<JSONValue, JSONRPC.ErrorObject> in

@@ -9,6 +9,8 @@ struct ControlMethods: Sendable {
 
   let mailbox: ReactorMailbox
   let levelSwitch: LogLevelSwitch
+  /// Where namespace_add may open image files.
+  let imageDirectories: ImageDirectories
 
   static let methods: [String: Method] = [
     "get_stats": { methods, params throws(JSONRPC.ErrorObject) in

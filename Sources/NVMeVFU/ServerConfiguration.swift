@@ -105,8 +105,11 @@ public struct ServerConfiguration: Sendable {
   public var allowedUIDs: [UInt32]? = nil
   /// `USER[:GROUP]` to become once set-up is done (`--user`), when started as root.
   public var user: String? = nil
-  /// Confine the serving state with a seccomp allowlist (`--sandbox on|off`).
+  /// Confine the serving state with Landlock and a seccomp allowlist
+  /// (`--sandbox on|off`).
   public var sandbox = true
+  /// Where namespace_add may open and create image files (`--image-dir`).
+  public var imageDirectories: [String] = []
 
   public init(
     endpoint: Endpoint? = nil, namespaces: [NamespaceConfiguration] = [], ioQueues: Int = 16,

@@ -32,6 +32,7 @@ public final class ServerRunner {
   /// `get_config` reports after namespaces come and go.
   var namespaceConfigurations: [UInt32: NamespaceConfiguration] = [:]
   private var control: ControlServer?
+  private let imageDirectories: ImageDirectories
   private let signals: SignalFD
   let logger: Logger
   private let startTime = MonotonicClock.nanoseconds()
@@ -44,6 +45,7 @@ public final class ServerRunner {
   ) throws {
     try configuration.validate()
     try SharedImages.refuse(configuration.namespaces)
+    imageDirectories = try ImageDirectories(resolving: configuration.imageDirectories)
     let runAs = try configuration.user.map { spec throws(ServerStartError) in
       try RunAsUser(parsing: spec)
     }
@@ -175,12 +177,27 @@ public final class ServerRunner {
   }
 
   /// Set-up is done (images, sockets, signals, the user): from here on the process
-  /// may make only the serving state's syscalls (Sandbox/ServingSyscalls.swift); any
-  /// other kills it with SIGSYS.
+  /// reaches only the paths FilesystemConfinement names (Landlock, where the kernel
+  /// has it) and may make only the serving state's syscalls
+  /// (Sandbox/ServingSyscalls.swift); any other kills it with SIGSYS.
   private func confine() throws(ServerStartError) {
     guard configuration.sandbox else {
-      logger.warning("sandbox off: the server runs without its seccomp allowlist")
+      logger.warning("sandbox off: the server runs without Landlock and its seccomp allowlist")
       return
+    }
+    let policy = FilesystemConfinement.policy(
+      configuration, imageDirectories: imageDirectories,
+      notifySocket: SystemdNotify(environment: ProcessInfo.processInfo.environment).socketPath)
+    do {
+      switch try policy.restrictSelf() {
+      case .enforced(let abi):
+        logger.info("sandbox: Landlock ABI \(abi), \(policy.rules.count) path rule(s)")
+      case .unavailable(let why):
+        logger.warning("sandbox: \(why): files are limited only by the user's permissions")
+      }
+    } catch {
+      throw ServerStartError(
+        "cannot confine the server's files: \(error) (--sandbox off serves without it)")
     }
     let filter = SeccompFilter(allowed: ServingSyscalls.allowed, rules: ServingSyscalls.rules)
     do {
@@ -193,7 +210,8 @@ public final class ServerRunner {
   }
 
   private func makeControlServer() throws(Errno) -> ControlServer {
-    let methods = ControlMethods(mailbox: mailbox, levelSwitch: levelSwitch)
+    let methods = ControlMethods(
+      mailbox: mailbox, levelSwitch: levelSwitch, imageDirectories: imageDirectories)
     var periodic: ControlServer.Periodic?
     if let metricsPath = configuration.metricsPath {
       let mailbox = self.mailbox

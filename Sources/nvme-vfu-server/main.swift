@@ -136,9 +136,16 @@ struct ServerCommand: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "on (default: once set up, only the serving state's syscalls are allowed; any other kills the server with SIGSYS) or off (for debugging)."
+      "on (default: once set up, only the serving state's syscalls are allowed, any other kills the server with SIGSYS, and Landlock limits files to the sockets' and metrics file's directories and --image-dir) or off (for debugging)."
     ))
   var sandbox: String?
+
+  @Option(
+    name: .customLong("image-dir"),
+    help: ArgumentHelp(
+      "A directory namespace_add may open and create image files in; repeat for more. Without one, namespace_add takes only mem: and null: backings."
+    ))
+  var imageDirs: [String] = []
 
   @Option(
     name: .customLong("max-namespaces"), parsing: .unconditional,
@@ -258,6 +265,7 @@ struct ServerCommand: ParsableCommand {
     if !allowUIDs.isEmpty { configuration.allowedUIDs = allowUIDs.compactMap(Self.uid) }
     if let user { configuration.user = user }
     if let sandbox { configuration.sandbox = sandbox == "on" }
+    if !imageDirs.isEmpty { configuration.imageDirectories = imageDirs }
     guard Logger.Level(rawValue: configuration.logLevel) != nil else {
       throw ServerStartError(
         "log level must be one of trace, debug, info, notice, warning, error, not \"\(configuration.logLevel)\""

@@ -37,9 +37,13 @@ import Testing
   }
 
   @Test func getConfigIsTheConfigFileFormat() throws {
-    let fixture = try Fixture(arguments: ["--serial", "CTLTEST1", "--io-queues", "3"])
+    let images = try TemporaryDirectory("control-images")
+    let fixture = try Fixture(arguments: [
+      "--serial", "CTLTEST1", "--io-queues", "3", "--image-dir", images.path,
+    ])
     let config = try fixture.control.call("get_config")
     let parsed = try ConfigFile.parse(config)
+    #expect(parsed.imageDirectories == [images.path])
     #expect(parsed.serialNumber == "CTLTEST1")
     #expect(parsed.ioQueues == 3)
     #expect(parsed.namespaces.map(\.backing.description) == ["mem:8M"])
@@ -83,7 +87,8 @@ import Testing
   @Test func aLockedImageIsRefused() throws {
     let scratch = try TemporaryDirectory("control-lock")
     let image = "\(scratch.path)/disk.img"
-    let fixture = try Fixture(backings: [image], arguments: ["--size", "4M"])
+    let fixture = try Fixture(
+      backings: [image], arguments: ["--size", "4M", "--image-dir", scratch.path])
     do {
       _ = try fixture.control.call("namespace_add", ["backing": .string(image)])
       Issue.record("the same image was attached twice")

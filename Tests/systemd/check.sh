@@ -95,7 +95,7 @@ mkdir /etc/systemd/system/nvme-vfu@.service.d
 cat > /etc/systemd/system/nvme-vfu@.service.d/hardening.conf <<'UNIT'
 [Service]
 ExecStart=
-ExecStart=/usr/local/bin/nvme-vfu-server --fd=3 --config /etc/nvme-vfu/%i.json --control /run/nvme-vfu/%i.ctl --user nobody
+ExecStart=/usr/local/bin/nvme-vfu-server --fd=3 --config /etc/nvme-vfu/%i.json --control /run/nvme-vfu/%i.ctl --user nobody --image-dir $IMAGES
 ProtectSystem=strict
 ReadWritePaths=$IMAGES /run/nvme-vfu
 ProtectHome=yes
@@ -168,6 +168,9 @@ grep -q "stopping: finishing in-flight I/O" "$WORK/journal" || fail "no stop in 
 ns journalctl -u nvme-vfu@ci.service --no-pager -o cat -p 6..6 > "$WORK/info" 2>&1 || true
 grep -q "^serving 1 namespace(s)$" "$WORK/info" || fail "no 'serving' line at priority 6 (info)"
 grep -q "^statistics: namespace 1 .*nsid=1" "$WORK/info" || fail "no statistics line at priority 6"
+# Landlock confined the service (where this kernel has it: the line says which).
+grep -qE "^sandbox: Landlock ABI [0-9]+, 2 path rule\(s\)$" "$WORK/info" ||
+    grep -q "sandbox: .*files are limited only" "$WORK/journal" || fail "no Landlock line in the journal"
 ! grep -qE '^<[0-9]>|^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$WORK/info" ||
     fail "journal lines carry a priority prefix or a timestamp of their own: $(head -n 2 "$WORK/info")"
 echo "journal: $(wc -l < "$WORK/info") info lines at priority 6, no timestamps of the server's own"
