@@ -57,13 +57,17 @@ let package = Package(
       swiftSettings: strict),
     // libaio, from Debian's libaio-dev.
     .systemLibrary(name: "CLibAIO", providers: [.apt(["libaio-dev"])]),
+    // liburing, from Debian's liburing-dev, behind plain C functions (its own
+    // helpers are inline over C11 atomics): the io_uring engine.
+    .target(name: "CURing", linkerSettings: [.linkedLibrary("uring")]),
     // libseccomp, from Debian's libseccomp-dev: the serving state's syscall allowlist.
     .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
     // Confinement once set-up is done: Landlock and seccomp (README, Security).
     .target(
       name: "Sandbox", dependencies: ["CSeccomp", "CShims", "POSIX"], swiftSettings: strict),
     .target(
-      name: "BlockIO", dependencies: ["BackendContract", "CLibAIO", "POSIX", "CShims"],
+      name: "BlockIO",
+      dependencies: ["BackendContract", "CLibAIO", "CURing", "POSIX", "CShims"],
       swiftSettings: strict),
     // The vfio-user protocol client: messages, guest RAM, interrupt vectors.
     .target(name: "VFIOUserClient", dependencies: ["VFIOUser", "POSIX"], swiftSettings: strict),

@@ -38,10 +38,10 @@ public enum BackendFactory {
           subject: "\(spec)", errno: Errno(ENOMEM), reason: "cannot allocate \(specSize) bytes")
       }
       return OpenedBackend(backend: backend, warnings: [])
-    case .file(let path):
+    case .file(let path, let engine):
       let backend = try FileBackend(
         path: path, createSize: size, readOnly: readOnly, blockSize: blockSize,
-        queueDepth: queueDepth)
+        queueDepth: queueDepth, engine: engine)
       return OpenedBackend(backend: backend, warnings: backend.warnings)
     }
   }

@@ -1,15 +1,38 @@
 /// What `--backing` names: `mem:SIZE`, `null:SIZE`, or a file or block
 /// device path (`file:PATH` spells out a path that starts with `mem:`, or with any
-/// other `WORD:`: an unknown scheme is refused, not taken for a file name).
+/// other `WORD:`: an unknown scheme is refused, not taken for a file name). A
+/// file may end in `,engine=libaio` (the default) or `,engine=io_uring`.
 public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
   /// Zero-filled process memory (`MemoryBackend`).
   case memory(size: UInt64)
   /// Reads return zeroes, writes vanish (`NullBackend`).
   case null(size: UInt64)
-  /// An image file or block device (`FileBackend`).
-  case file(path: String)
+  /// An image file or block device (`FileBackend`), driven by `engine`.
+  case file(path: String, engine: FileEngine = .libaio)
 
   public init(parsing text: String) throws(BlockIOError) {
+    let (text, engine) = try Self.splitEngine(text)
+    self = try Self(parsingWithoutOptions: text)
+    if let engine {
+      guard case .file(let path, _) = self else {
+        throw .invalid("backing '\(text),engine=\(engine.rawValue)'", "engine= is for files only")
+      }
+      self = .file(path: path, engine: engine)
+    }
+  }
+
+  /// The text before a trailing `,engine=NAME`, and the engine it names.
+  private static func splitEngine(_ text: String) throws(BlockIOError) -> (String, FileEngine?) {
+    guard let comma = text.ranges(of: ",engine=").last else { return (text, nil) }
+    let name = String(text[comma.upperBound...])
+    guard let engine = FileEngine(rawValue: name) else {
+      let known = FileEngine.allCases.map(\.rawValue).joined(separator: " or ")
+      throw .invalid("backing '\(text)'", "unknown engine '\(name)' (expected \(known))")
+    }
+    return (String(text[..<comma.lowerBound]), engine)
+  }
+
+  private init(parsingWithoutOptions text: String) throws(BlockIOError) {
     if let size = text.dropPrefix("mem:") {
       self = .memory(size: try ByteSize.parse(size))
     } else if let size = text.dropPrefix("null:") {
@@ -43,15 +66,16 @@ public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
     switch self {
     case .memory(let size): "mem:\(ByteSize.format(size))"
     case .null(let size): "null:\(ByteSize.format(size))"
-    case .file(let path): path
+    case .file(let path, .libaio): path
+    case .file(let path, let engine): "\(path),engine=\(engine.rawValue)"
     }
   }
 
   /// The spelling that parses back to this spec: a path that reads as a scheme
   /// (`mem:1G`, `foo:bar`) gets `file:`.
   public var unambiguousSpelling: String {
-    if case .file(let path) = self, (try? BackendSpec(parsing: path)) != self {
-      return "file:\(path)"
+    if case .file(let path, _) = self, (try? BackendSpec(parsing: description)) != self {
+      return "file:\(description)"
     }
     return description
   }

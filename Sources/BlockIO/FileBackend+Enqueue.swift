@@ -1,13 +1,12 @@
 import BackendContract
-import CLibAIO
 import Glibc
 import POSIX
 
-/// Turning requests into iocbs or helper jobs.
+/// Turning requests into kernel requests or helper jobs.
 extension FileBackend {
   /// Prepares `request` for the next `submit`. For reads and writes the
   /// iovec array itself (not only the memory it points at) must stay valid
-  /// until `submit` has run: io_submit reads it.
+  /// until `submit` has run: io_submit and io_uring_enter read it.
   public func enqueue(_ request: BlockRequest) {
     statistics.submitted &+= 1
     // Keep arrival order: while anything waits for a slot, newcomers wait too.
@@ -63,37 +62,32 @@ extension FileBackend {
     slot.pointee.length = total
     slot.pointee.offset = offset
     slot.pointee.iovecs = vectors
-    let control = table.control(index)
+    var kernelRequest = KernelRequest(offset: offset)
     if shape.isAligned && vectors.count <= Linux.maxIOVecs {
-      let count = Int32(vectors.count)
-      if isWrite {
-        io_prep_pwritev(control, fd.rawValue, vectors.baseAddress, count, offset)
-      } else {
-        io_prep_preadv(control, fd.rawValue, vectors.baseAddress, count, offset)
-      }
+      kernelRequest.kind = isWrite ? .writev : .readv
+      kernelRequest.address = UnsafeMutableRawPointer(vectors.baseAddress)
+      kernelRequest.length = vectors.count
     } else {
-      guard total <= UInt64(Int.max), let buffer = bounces.take(Int(total)),
+      // One read(2) moves at most about 2 GiB (MAX_RW_COUNT); io_uring's length is 32-bit.
+      guard total <= UInt64(Int32.max), let buffer = bounces.take(Int(total)),
         let base = buffer.baseAddress
       else { return ENOMEM }
       slot.pointee.bounce = buffer
       statistics.bounced &+= 1
-      if isWrite {
-        vectors.gather(into: base)
-        io_prep_pwrite(control, fd.rawValue, base, Int(total), offset)
-      } else {
-        io_prep_pread(control, fd.rawValue, base, Int(total), offset)
-      }
+      if isWrite { vectors.gather(into: base) }
+      kernelRequest.kind = isWrite ? .write : .read
+      kernelRequest.address = base
+      kernelRequest.length = Int(total)
     }
     if isWrite && request.forceUnitAccess {
       if fuaMode == .syncAfterWrite {
         slot.pointee.syncAfterWrite = true
       } else {
-        control.pointee.aio_rw_flags = Linux.rwfDataSync
+        kernelRequest.rwFlags = Linux.rwfDataSync
         slot.pointee.usesDataSyncFlag = true
       }
     }
-    io_set_eventfd(control, eventFD.rawValue)
-    aioQueue.push(index)
+    prepareKernel(index, kernelRequest)
     return nil
   }
 
@@ -117,13 +111,11 @@ extension FileBackend {
     slot.pointee.written &+= moved
     slot.pointee.length &-= UInt64(moved)
     slot.pointee.offset &+= Int64(moved)
-    let control = table.control(index)
-    io_prep_pwrite(
-      control, fd.rawValue, base + slot.pointee.written, Int(slot.pointee.length),
-      slot.pointee.offset)
-    if slot.pointee.usesDataSyncFlag { control.pointee.aio_rw_flags = Linux.rwfDataSync }
-    io_set_eventfd(control, eventFD.rawValue)
-    aioQueue.push(index)
+    let rest = KernelRequest(
+      kind: .write, address: base + slot.pointee.written, length: Int(slot.pointee.length),
+      offset: slot.pointee.offset,
+      rwFlags: slot.pointee.usesDataSyncFlag ? Linux.rwfDataSync : 0)
+    prepareKernel(index, rest)
     return true
   }
 
@@ -133,10 +125,7 @@ extension FileBackend {
       queueJob(index, .dataSync)
       return nil
     }
-    let control = table.control(index)
-    io_prep_fdsync(control, fd.rawValue)
-    io_set_eventfd(control, eventFD.rawValue)
-    aioQueue.push(index)
+    prepareKernel(index, KernelRequest(kind: .dataSync))
     return nil
   }
 

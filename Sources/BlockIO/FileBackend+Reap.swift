@@ -1,5 +1,4 @@
 import BackendContract
-import CLibAIO
 import Glibc
 import POSIX
 
@@ -28,41 +27,37 @@ extension FileBackend {
   }
 
   private func reapKernel(_ deliver: (BlockCompletion) -> Void) -> Int {
-    let got = Int(io_getevents(context, 0, queueDepth, events, &zeroTimeout))
-    guard got > 0 else { return 0 }
-    kernelInFlight &-= got
     var delivered = 0
     var resubmitted = false
-    for position in 0..<got {
-      let event = events[position]
-      guard let index = table.index(of: event.obj) else { continue }
-      let result = Int(bitPattern: event.res)
+    let got = kernel.reap { index, result in
       let slot = table.slot(index).pointee
       var errno: Int32 = 0
       if result < 0 {
-        errno = result >= -4095 ? Int32(-result) : EIO
+        errno = kernelErrno(result)
+        // io_uring reports a missing feature here, not at submission.
+        if retriedWithoutMissingFeature(index, errno: errno, atSubmission: false) {
+          resubmitted = true
+          return
+        }
       } else if slot.operation != .flush && UInt64(result) != slot.length {
         if resubmitRest(index, moved: result) {
           resubmitted = true
-          continue
+          return
         }
         errno = EIO  // short transfer
       }
-      if slot.operation == .flush && flushMode == .unknown {
-        if errno == EINVAL {
-          flushMode = .helper
-          queueJob(index, .dataSync)
-          continue
+      if errno == 0 {
+        if slot.operation == .flush && flushMode == .unknown { flushMode = .kernel }
+        if slot.usesDataSyncFlag && fuaMode == .unknown { fuaMode = .dataSyncFlag }
+        if slot.syncAfterWrite {
+          queueJob(index, .dataSync)  // the FUA write completes after fdatasync
+          return
         }
-        if errno == 0 { flushMode = .kernel }
-      }
-      if errno == 0 && slot.syncAfterWrite {
-        queueJob(index, .dataSync)  // the FUA write completes after fdatasync
-        continue
       }
       complete(index, errno: errno, deliver)
       delivered &+= 1
     }
+    kernelInFlight &-= got
     if resubmitted { submit() }
     handJobsToWorker()
     return delivered
@@ -118,11 +113,11 @@ extension FileBackend {
         waitForEventFD()
         stalls = 0
       } else if submitStalled {
-        // io_submit said EAGAIN with nothing of ours running: give the
+        // The kernel said EAGAIN with nothing of ours running: give the
         // kernel time, but not forever.
         stalls &+= 1
         if stalls > 10_000 {
-          while let index = aioQueue.pop() { finishEarly(index, EAGAIN) }
+          kernel.abandonQueued { finishEarly($0, EAGAIN) }
         } else {
           usleep(1000)
         }

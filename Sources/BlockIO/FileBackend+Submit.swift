@@ -1,11 +1,9 @@
-import CLibAIO
 import Glibc
 
 /// Handing prepared requests to the kernel and to the helper thread.
 extension FileBackend {
-  /// One io_submit for everything prepared (more only after a partial
-  /// submission or a refused iocb). What the kernel cannot take now
-  /// (EAGAIN) stays queued for the next call.
+  /// One io_submit (or io_uring_enter) for everything prepared. What the
+  /// kernel cannot take now (EAGAIN) stays queued for the next call.
   public func submit() {
     guard !closed else { return }
     startBacklog()
@@ -14,54 +12,50 @@ extension FileBackend {
   }
 
   private func submitQueued() {
-    submitStalled = false
-    while !aioQueue.isEmpty {
-      let count = aioQueue.count
-      for position in 0..<count { submitList[position] = table.control(aioQueue.peek(position)) }
-      let rc = Int(io_submit(context, count, submitList))
-      statistics.submitCalls &+= 1
-      if rc > 0 {
-        let taken = min(rc, count)
-        for position in 0..<taken { noteSubmitted(aioQueue.peek(position)) }
-        aioQueue.dropFirst(taken)
-        kernelInFlight &+= taken
-        continue  // the rest, if any, get their own verdict
-      }
-      if rc == 0 || rc == -Int(EAGAIN) {
-        submitStalled = true
-        return
-      }
-      // The first iocb was refused; the ones behind it were not looked at.
-      guard let index = aioQueue.pop() else { return }
-      refused(index, errno: rc >= -4095 ? Int32(-rc) : EIO)
-    }
+    let outcome = kernel.submit { index, errno in refused(index, errno: errno) }
+    kernelInFlight &+= outcome.taken
+    statistics.submitCalls &+= UInt64(outcome.calls)
+    submitStalled = outcome.stalled
   }
 
-  private func noteSubmitted(_ index: Int32) {
-    if fuaMode == .unknown && table.slot(index).pointee.usesDataSyncFlag {
-      fuaMode = .dataSyncFlag
-    }
+  /// Hands slot `index`'s kernel request to the queue (kept in the slot for a
+  /// retry without a missing feature).
+  func prepareKernel(_ index: Int32, _ request: KernelRequest) {
+    table.slot(index).pointee.kernelRequest = request
+    kernel.prepare(index, request)
   }
 
-  /// io_submit rejected this iocb: retry it another way when the cause is a
-  /// missing kernel feature, else complete it with the error.
-  private func refused(_ index: Int32, errno: Int32) {
+  /// The kernel rejected this request at submission (libaio) or completed it
+  /// with this error (io_uring): retry it another way when the cause is a
+  /// missing kernel feature. False when it is a real error. At completion
+  /// only EOPNOTSUPP means an unknown RWF flag: EINVAL there is O_DIRECT's
+  /// answer to a bad buffer, and must not switch FUA off the flag for good.
+  func retriedWithoutMissingFeature(_ index: Int32, errno: Int32, atSubmission: Bool) -> Bool {
     let slot = table.slot(index)
     switch slot.pointee.operation {
-    case .flush where errno == EINVAL:
+    case .flush where errno == EINVAL && flushMode != .kernel:
       // aio FDSYNC unsupported by this filesystem: fdatasync on the helper.
       flushMode = .helper
       queueJob(index, .dataSync)
+      return true
     case .write
     where slot.pointee.usesDataSyncFlag && fuaMode == .unknown
-      && (errno == EINVAL || errno == EOPNOTSUPP):
+      && (errno == EOPNOTSUPP || (errno == EINVAL && atSubmission)):
       // RWF_DSYNC unknown to this kernel: plain write, then fdatasync.
       fuaMode = .syncAfterWrite
-      table.control(index).pointee.aio_rw_flags = 0
       slot.pointee.usesDataSyncFlag = false
       slot.pointee.syncAfterWrite = true
-      aioQueue.push(index)
+      var request = slot.pointee.kernelRequest
+      request.rwFlags = 0
+      prepareKernel(index, request)
+      return true
     default:
+      return false
+    }
+  }
+
+  private func refused(_ index: Int32, errno: Int32) {
+    if !retriedWithoutMissingFeature(index, errno: errno, atSubmission: true) {
       finishEarly(index, errno)
     }
   }

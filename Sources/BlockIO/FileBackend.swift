@@ -1,15 +1,15 @@
 import BackendContract
-import CLibAIO
 import CShims
 import Glibc
 import POSIX
 
-/// An image file or block device driven through Linux native aio (libaio),
-/// with O_DIRECT where the filesystem allows it: the performance path.
+/// An image file or block device driven through Linux native aio (libaio) or
+/// io_uring (`engine`), with O_DIRECT where the filesystem allows it: the
+/// performance path.
 ///
-/// Reads and writes go to the kernel as preadv/pwritev iocbs that point
+/// Reads and writes go to the kernel as preadv/pwritev requests that point
 /// straight at the request's iovecs (guest memory); only vectors O_DIRECT
-/// cannot take go through a bounce buffer. All iocbs complete onto one
+/// cannot take go through a bounce buffer. Everything completes onto one
 /// eventfd, `completionFD`. Calls that block (fdatasync when aio FDSYNC is
 /// refused, hole punching, zeroing) run on a helper thread that reports
 /// back through the same eventfd.
@@ -20,6 +20,8 @@ public final class FileBackend: BlockBackend {
   public static let defaultQueueDepth = 1024
 
   public let path: String
+  /// libaio or io_uring.
+  public let engine: FileEngine
   // Read on every I/O's bounds check, written only by resize(to:) on the same
   // (reactor) thread between commands: no dynamic exclusivity check needed.
   @exclusivity(unchecked) public internal(set) var size: UInt64
@@ -44,20 +46,15 @@ public final class FileBackend: BlockBackend {
 
   let fd: FileDescriptor
   let eventFD: FileDescriptor
-  var context: io_context_t?
+  /// The kernel's queue: libaio or io_uring.
+  let kernel: any KernelQueue
   let table: SlotTable
-  /// Prepared iocbs waiting for io_submit.
-  let aioQueue: SlotRing
   /// Requests finished before reaching the kernel, waiting for `reap`.
   let ready: SlotRing
   /// The eventfd was bumped for `ready` since the last reap.
   var readySignaled = false
-  /// Argument array for io_submit.
-  let submitList: UnsafeMutablePointer<UnsafeMutablePointer<iocb>?>
-  let events: UnsafeMutablePointer<io_event>
-  var zeroTimeout = timespec()
   var kernelInFlight = 0
-  /// The last io_submit left work queued (EAGAIN).
+  /// The last submit left work queued (EAGAIN).
   var submitStalled = false
   /// Requests that found every slot taken, oldest at `backlogHead`.
   var backlog: [BlockRequest] = []
@@ -91,18 +88,21 @@ public final class FileBackend: BlockBackend {
   ///     multiple of it, and O_DIRECT is used only when its alignment is no
   ///     coarser.
   ///   - directIO: false opens buffered from the start.
+  ///   - engine: libaio, or io_uring (an error when the kernel lacks it).
   public convenience init(
     path: String, createSize: UInt64? = nil, readOnly: Bool = false, blockSize: Int = 512,
-    queueDepth: Int = FileBackend.defaultQueueDepth, directIO: Bool = true
+    queueDepth: Int = FileBackend.defaultQueueDepth, directIO: Bool = true,
+    engine: FileEngine = .libaio
   ) throws(BlockIOError) {
     try self.init(
       path: path, createSize: createSize, readOnly: readOnly, blockSize: blockSize,
-      queueDepth: queueDepth, directIO: directIO, opener: { Glibc.open($0, $1, $2) })
+      queueDepth: queueDepth, directIO: directIO, engine: engine,
+      opener: { Glibc.open($0, $1, $2) })
   }
 
   init(
     path: String, createSize: UInt64?, readOnly: Bool, blockSize: Int, queueDepth: Int,
-    directIO: Bool, opener: BackingFile.Opener
+    directIO: Bool, engine: FileEngine, opener: BackingFile.Opener
   ) throws(BlockIOError) {
     try BackendFactory.checkBlockSize(blockSize)
     guard queueDepth > 0, queueDepth <= 65536 else {
@@ -121,13 +121,12 @@ public final class FileBackend: BlockBackend {
     } catch {
       throw .system("\(path): eventfd", errno: error)
     }
-    var context: io_context_t?
-    let rc = io_setup(Int32(queueDepth), &context)
-    guard rc == 0 else {
-      throw .system("\(path): io_setup(\(queueDepth))", errno: Errno(0 &- rc))
-    }
+    let kernel = try Self.kernelQueue(
+      engine, path: path, depth: queueDepth, fd: file.fd.rawValue, eventFD: eventFD.rawValue)
 
     self.path = path
+    self.engine = engine
+    self.kernel = kernel
     self.size = file.size
     self.isReadOnly = readOnly
     self.isDirect = file.isDirect
@@ -137,27 +136,17 @@ public final class FileBackend: BlockBackend {
     self.warnings = file.warnings
     self.fd = file.fd
     self.eventFD = eventFD
-    self.context = context
     table = SlotTable(capacity: queueDepth)
-    aioQueue = SlotRing(capacity: queueDepth)
     self.ready = SlotRing(capacity: queueDepth)
-    submitList = .allocate(capacity: queueDepth)
-    submitList.initialize(repeating: nil, count: queueDepth)
-    events = .allocate(capacity: queueDepth)
-    events.initialize(repeating: io_event(), count: queueDepth)
     bounces = BouncePool(alignment: file.alignment)
     backlog.reserveCapacity(queueDepth)
     workerJobs.reserveCapacity(queueDepth)
     workerResults.reserveCapacity(queueDepth)
   }
 
-  deinit {
-    close()
-    submitList.deallocate()
-    events.deallocate()
-  }
+  deinit { close() }
 
-  /// Drains, then releases the aio context, the helper thread, the
+  /// Drains, then releases the kernel queue, the helper thread, the
   /// descriptors and with them the lock.
   public func close() {
     guard !closed else { return }
@@ -165,8 +154,7 @@ public final class FileBackend: BlockBackend {
     closed = true
     worker?.stop()
     worker = nil
-    if let context { io_destroy(context) }
-    context = nil
+    kernel.close()
     eventFD.close()
     fd.close()
   }

@@ -1,8 +1,7 @@
 import BackendContract
-import CLibAIO
 import Glibc
 
-/// A request's state while it owns an iocb.
+/// A request's state while it owns a slot.
 struct Slot {
   var tag: UInt64 = 0
   var operation: BlockOperation = .read
@@ -16,7 +15,10 @@ struct Slot {
   /// The caller's vectors, for copying a bounced read back.
   var iovecs = UnsafeMutableBufferPointer<iovec>(start: nil, count: 0)
   var bounce: UnsafeMutableRawBufferPointer?
-  /// A FUA write carrying RWF_DSYNC in its iocb.
+  /// What went to the kernel last (retried from here when a kernel feature
+  /// turns out missing).
+  var kernelRequest = KernelRequest()
+  /// A FUA write carrying RWF_DSYNC.
   var usesDataSyncFlag = false
   /// A FUA write that needs an fdatasync after it (RWF_DSYNC unavailable).
   var syncAfterWrite = false
@@ -24,20 +26,17 @@ struct Slot {
   var errno: Int32 = 0
 }
 
-/// Preallocated iocbs and their slot state, handed out from a free list so
-/// the I/O path never allocates. Indices are `Int32` to keep queues small.
+/// Preallocated request state, handed out from a free list so the I/O path
+/// never allocates. Indices are `Int32` to keep queues small; the kernel
+/// queues address their own per-request state by the same index.
 final class SlotTable {
   let capacity: Int
-  /// Contiguous, so a completion's iocb pointer maps back to its index.
-  let iocbs: UnsafeMutablePointer<iocb>
   private let slots: UnsafeMutablePointer<Slot>
   private let freeList: UnsafeMutablePointer<Int32>
   private(set) var freeCount: Int
 
   init(capacity: Int) {
     self.capacity = capacity
-    iocbs = .allocate(capacity: capacity)
-    iocbs.initialize(repeating: CLibAIO.iocb(), count: capacity)
     slots = .allocate(capacity: capacity)
     slots.initialize(repeating: Slot(), count: capacity)
     freeList = .allocate(capacity: capacity)
@@ -46,7 +45,6 @@ final class SlotTable {
   }
 
   deinit {
-    iocbs.deallocate()
     slots.deinitialize(count: capacity)
     slots.deallocate()
     freeList.deallocate()
@@ -67,14 +65,6 @@ final class SlotTable {
   }
 
   func slot(_ index: Int32) -> UnsafeMutablePointer<Slot> { slots + Int(index) }
-  func control(_ index: Int32) -> UnsafeMutablePointer<iocb> { iocbs + Int(index) }
-
-  /// The slot a kernel completion belongs to; nil for a pointer not ours.
-  func index(of control: UnsafeMutablePointer<iocb>?) -> Int32? {
-    guard let control else { return nil }
-    let distance = iocbs.distance(to: control)
-    return distance >= 0 && distance < capacity ? Int32(distance) : nil
-  }
 }
 
 /// A fixed-capacity FIFO of slot indices. It never holds more than the

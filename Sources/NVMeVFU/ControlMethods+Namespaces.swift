@@ -102,7 +102,7 @@ extension ControlMethods {
   /// is closed.
   func addNamespace(_ params: Params) throws(JSONRPC.ErrorObject) -> JSONValue {
     let entry = try ConfigFile.namespace(.object(params.values))
-    if case .file(let path) = entry.backing, let why = imageDirectories.refusal(of: path) {
+    if case .file(let path, _) = entry.backing, let why = imageDirectories.refusal(of: path) {
       throw .refused(why)
     }
     let opened: OpenedBackend

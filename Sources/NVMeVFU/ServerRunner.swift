@@ -199,7 +199,12 @@ public final class ServerRunner {
       throw ServerStartError(
         "cannot confine the server's files: \(error) (--sandbox off serves without it)")
     }
-    let filter = SeccompFilter(allowed: ServingSyscalls.allowed, rules: ServingSyscalls.rules)
+    let ioUring = configuration.namespaces.contains {
+      if case .file(_, .ioUring) = $0.backing { true } else { false }
+    }
+    let filter = SeccompFilter(
+      allowed: ServingSyscalls.allowed(ioUring: ioUring),
+      rules: ServingSyscalls.rules(ioUring: ioUring))
     do {
       try filter.load()
     } catch {
@@ -246,6 +251,12 @@ public final class ServerRunner {
         _ = getpgrp()
       }
     #endif
+    for ns in device.controller.namespaces {
+      guard let entry = namespaceConfigurations[ns.id] else { continue }
+      let readOnly = ns.backend.isReadOnly ? ", read-only" : ""
+      logger.info(
+        "namespace \(ns.id): \(entry.backing) (\(ByteSize.format(ns.backend.size))\(readOnly))")
+    }
     let serving = "serving \(device.controller.namespaces.count) namespace(s)"
     logger.info("\(serving)")
     if let control {

@@ -14,7 +14,7 @@ enum SharedImages {
   static func refuse(_ namespaces: [NamespaceConfiguration]) throws(ServerStartError) {
     var seen: [Identity: (position: Int, path: String)] = [:]
     for (index, ns) in namespaces.enumerated() {
-      guard case .file(let path) = ns.backing else { continue }
+      guard case .file(let path, _) = ns.backing else { continue }
       let key = identity(path)
       if let earlier = seen[key] {
         let same = earlier.path == path ? "" : " as \(earlier.path)"

@@ -9,6 +9,25 @@ public enum ServingSyscalls {
   public static let allowed: [String] =
     socketTraffic + events + memory + libaio + files + threads + process
 
+  /// The allowlist for a server whose namespaces use io_uring (`ioUring`) or not.
+  public static func allowed(ioUring: Bool) -> [String] {
+    ioUring ? allowed + self.ioUring : allowed
+  }
+
+  /// The rules beside the allowlist. Without io_uring, io_uring_setup fails with
+  /// EPERM instead of killing the server, so a namespace_add that asks for it gets
+  /// an error reply.
+  public static func rules(ioUring: Bool) -> [(name: String, rule: SeccompFilter.Rule)] {
+    ioUring ? rules : rules + [("io_uring_setup", .fail(errno: EPERM))]
+  }
+
+  /// io_uring, allowed only when a namespace at start uses it: what a ring's
+  /// entries do is not a syscall this filter sees. Our rings are restricted to
+  /// reads, writes and fsync on their one registered image (BlockIO's
+  /// URingQueue), but a process that may call io_uring_setup could make a ring
+  /// without those restrictions; Landlock still checks the files it opens.
+  static let ioUring = ["io_uring_setup", "io_uring_enter", "io_uring_register"]
+
   /// vfio-user and control messages (SCM_RIGHTS ride on recvmsg/sendmsg), accepting
   /// clients and checking who they are, and the sd_notify datagram at the stop.
   static let socketTraffic = [

@@ -32,7 +32,12 @@ CONFIGS = [
     ("vfu-file", "nvme-vfu-bench -> nvme-vfu-server --backing FILE (b)"),
     ("vfu-mem", "nvme-vfu-bench -> nvme-vfu-server --backing mem:SIZE (c)"),
     ("vfu-null", "nvme-vfu-bench -> nvme-vfu-server --backing null:SIZE (c)"),
+    ("fio-uring", "fio io_uring O_DIRECT on the file, registered file, no fixed buffers (a')"),
+    ("vfu-uring", "nvme-vfu-bench -> nvme-vfu-server --backing FILE,engine=io_uring (b')"),
 ]
+
+# Which fio row each server row on the same file is compared with (b/a).
+BASELINES = {"vfu-file": "fio-file", "vfu-uring": "fio-uring"}
 
 METRICS = ["iops", "mib_per_s", "lat_p50_us", "lat_p99_us", "server_cpu_s_per_mio",
            "server_cpu_percent", "client_cpu_percent", "other_cpu_cores", "steal_cores"]
@@ -266,11 +271,14 @@ def prefill(args, server):
         runtime *= 2
 
 
-def fio_run(args, workload):
+def fio_run(args, workload, engine="libaio"):
+    # Like the server's io_uring engine: the file registered, guest buffers not.
+    engine_args = ["--ioengine=io_uring", "--registerfiles=1"] if engine == "io_uring" \
+        else ["--ioengine=libaio"]
     with tempfile.NamedTemporaryFile(suffix=".json") as output:
         argv = ["taskset", "-c", str(args.server_cpu), "fio", "--name=bench",
                 f"--filename={args.file}", f"--size={args.size_bytes}", "--direct=1",
-                "--ioengine=libaio", f"--rw={workload['rw']}", f"--bs={workload['bs']}",
+                *engine_args, f"--rw={workload['rw']}", f"--bs={workload['bs']}",
                 f"--iodepth={workload['iodepth']}", "--numjobs=1", "--time_based",
                 f"--runtime={args.runtime}", f"--ramp_time={args.ramp}", "--norandommap",
                 "--randrepeat=0", "--invalidate=1", f"--cpus_allowed={args.server_cpu}",
@@ -354,11 +362,11 @@ def table(results, repeats):
     lines = [header, "-" * len(header)]
     for workload in WORKLOADS:
         per = results[workload["name"]]
-        fio = per["fio-file"]["median"]["iops"]
         for index, (config, _) in enumerate(CONFIGS):
             m = per[config]["median"]
             ratio = ""
-            if config == "vfu-file" and fio and m["iops"]:
+            fio = per[BASELINES[config]]["median"]["iops"] if config in BASELINES else None
+            if fio and m["iops"]:
                 ratio = f"{m['iops'] / fio:.2f}"
             name = workload["name"] if index == 0 else ""
             lines.append(
@@ -367,7 +375,8 @@ def table(results, repeats):
                 f"{fmt(m['server_cpu_s_per_mio'], 'cpu'):>14} {ratio:>5}".rstrip())
     kept = [r for w in WORKLOADS for c, _ in CONFIGS for r in results[w["name"]][c]["runs"]]
     disturbed = sum(1 for r in kept if r.get("disturbed"))
-    lines.append(f"median of {repeats}; b/a = vfu-file IOPS / fio-file IOPS; srv CPU = server "
+    lines.append(f"median of {repeats}; b/a = vfu-file IOPS / fio-file IOPS (vfu-uring / "
+                 "fio-uring for io_uring); srv CPU = server "
                  "utime+stime over the measured window per million I/Os")
     lines.append(f"runs disturbed by other load (> {DISTURBED_CORES} cores) among those kept: "
                  f"{disturbed} of {len(kept)}")
@@ -392,6 +401,10 @@ def targets(results, idle_percent):
     ratio = vfu / fio if fio and vfu else None
     check("b/a (vfu-file / fio-file) 4k randread QD32 >= 0.90", ratio,
           ratio is not None and ratio >= 0.90)
+    uring, aio = m("4k randread QD32", "vfu-uring", "iops"), vfu
+    ratio = uring / aio if uring and aio else None
+    check("vfu-uring / vfu-file 4k randread QD32 >= 1.00 (io_uring at least libaio)", ratio,
+          ratio is not None and ratio >= 1.0)
     check("idle attached client: server CPU <= 2% of a core", idle_percent,
           idle_percent is not None and idle_percent <= 2)
     return checks
@@ -403,8 +416,8 @@ def plot(results, path, title):
     if not gnuplot:
         log("gnuplot not found: no plot")
         return False
-    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52"]
-    width = 0.2
+    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+    width = 0.8 / len(CONFIGS)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
         with open(data, "w") as f:
@@ -413,7 +426,8 @@ def plot(results, path, title):
                 for x, workload in enumerate(WORKLOADS):
                     value = results[workload["name"]][config]["median"]["iops"] or 0
                     label = fmt(value, "iops") if value else "-"
-                    f.write(f"{x + (index - 1.5) * width:.3f} {max(value, 1):.1f} \"{label}\"\n")
+                    f.write(f"{x + (index - (len(CONFIGS) - 1) / 2) * width:.3f} {max(value, 1):.1f} "
+                            f"\"{label}\"\n")
                 f.write("\n\n")
         xtics = ", ".join(f'"{w["name"]}" {x}' for x, w in enumerate(WORKLOADS))
         plots = []
@@ -504,7 +518,7 @@ def main():
             f"{p['comm']} {p['cpu_percent']}%" for p in machine["busy_processes_start"]))
 
     backings = {"vfu-file": args.file, "vfu-mem": f"mem:{args.size}",
-                "vfu-null": f"null:{args.size}"}
+                "vfu-null": f"null:{args.size}", "vfu-uring": f"{args.file},engine=io_uring"}
     runs = {w["name"]: {c: [] for c, _ in CONFIGS} for w in WORKLOADS}
     failures = []
     workdir = tempfile.mkdtemp(prefix="nvme-vfu-bench.")
@@ -519,7 +533,7 @@ def main():
                     continue
                 server = None
                 try:
-                    if config != "fio-file":
+                    if not config.startswith("fio-"):
                         server = Server(args, backings[config], "busy", workdir, config)
                     if config == "vfu-mem":
                         try:
@@ -542,7 +556,8 @@ def main():
                                 # Mapped doorbells, no shadow buffers: the
                                 # path these rows measured before (and SPDK's
                                 # initiator's); wake.py has the others.
-                                result = (fio_run(args, workload) if server is None
+                                engine = "io_uring" if config == "fio-uring" else "libaio"
+                                result = (fio_run(args, workload, engine) if server is None
                                           else bench_perf(args, server, workload,
                                                           ["--dbbuf", "off"]))
                             except (RuntimeError, ValueError, KeyError, OSError) as error:
@@ -592,6 +607,9 @@ def main():
         fio = results[workload["name"]]["fio-file"]["median"]["iops"]
         vfu = results[workload["name"]]["vfu-file"]["median"]["iops"]
         results[workload["name"]]["ratio_b_over_a"] = vfu / fio if fio and vfu else None
+        fio = results[workload["name"]]["fio-uring"]["median"]["iops"]
+        vfu = results[workload["name"]]["vfu-uring"]["median"]["iops"]
+        results[workload["name"]]["ratio_uring_b_over_a"] = vfu / fio if fio and vfu else None
     idle_percent = median([r["server_cpu_percent"] for r in idle])
 
     machine["load_average_end"] = loadavg()

@@ -8,6 +8,8 @@
 #   vfu-file   nvme-vfu-bench against nvme-vfu-server --backing FILE
 #   vfu-mem    ... --backing mem:SIZE
 #   vfu-null   ... --backing null:SIZE   (the protocol alone)
+#   fio-uring  fio --ioengine=io_uring --registerfiles=1 --direct=1 on the file
+#   vfu-uring  ... --backing FILE,engine=io_uring
 # for 4k randread QD1, 4k randread QD32, 4k randwrite QD32 and 128k read QD8,
 # each configuration REPEATS times (median quoted). The process that submits to
 # the disk (fio in fio-file, the server in --poll busy otherwise) is pinned to
@@ -40,7 +42,8 @@
 #   BENCH_OUT (Images), BENCH_SERVER_CPU (the disk's interrupt CPU, else 0),
 #   BENCH_CLIENT_CPU (another CPU),
 #   BENCH_WAIT_QUIET (60), BENCH_RETRIES (1),
-#   BENCH_CONFIGS (fio-file,vfu-file,vfu-mem,vfu-null: a subset for A/B runs),
+#   BENCH_CONFIGS (fio-file,vfu-file,vfu-mem,vfu-null,fio-uring,vfu-uring: a subset
+#   for A/B runs),
 #   NVME_VFU_SCRATCH_PATH (build directory, default .build).
 # On a shared machine: before each run, wait up to --wait-quiet seconds for
 # other processes to use less than 0.15 cores; a run during which they used
@@ -67,7 +70,7 @@ server_cpu=${BENCH_SERVER_CPU:-}
 client_cpu=${BENCH_CLIENT_CPU:-}
 wait_quiet=${BENCH_WAIT_QUIET:-60}
 retries=${BENCH_RETRIES:-1}
-configs=${BENCH_CONFIGS:-fio-file,vfu-file,vfu-mem,vfu-null}
+configs=${BENCH_CONFIGS:-fio-file,vfu-file,vfu-mem,vfu-null,fio-uring,vfu-uring}
 idle_flag=()
 scratch=${NVME_VFU_SCRATCH_PATH:-$repo/.build}
 install=1

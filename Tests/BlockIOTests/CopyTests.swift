@@ -19,9 +19,12 @@ import Testing
   }
 
   /// A 16 MiB image with 8 MiB of pattern at 0.
-  static func image(_ dir: TemporaryDirectory, direct: Bool = true) throws -> FileBackend {
+  static func image(
+    _ dir: TemporaryDirectory, direct: Bool = true, engine: FileEngine
+  ) throws -> FileBackend {
     let backend = try FileBackend(
-      path: dir.file("copy.img"), createSize: 16 << 20, queueDepth: 16, directIO: direct)
+      path: dir.file("copy.img"), createSize: 16 << 20, queueDepth: 16, directIO: direct,
+      engine: engine)
     let data = IOBuffer(bytes: 8 << 20)
     data.fill(seed: 91)
     #expect(backend.write(data, at: 0) == 0)
@@ -30,10 +33,10 @@ import Testing
 
   static let source = pattern(count: 8 << 20, seed: 91)
 
-  @Test(arguments: [true, false])
-  func fileCopyMovesTheBytes(direct: Bool) throws {
+  @Test(arguments: FileEngine.allCases, [true, false])
+  func fileCopyMovesTheBytes(engine: FileEngine, direct: Bool) throws {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.image(dir, direct: direct)
+    let backend = try Self.image(dir, direct: direct, engine: engine)
     defer { backend.close() }
     // 4 MiB (the controller's MCL) in one request, FUA on.
     #expect(Self.copy(backend, from: 1 << 20, to: 9 << 20, length: 4 << 20, fua: true) == 0)
@@ -46,9 +49,11 @@ import Testing
   }
 
   /// Offsets that are 512-byte blocks but not filesystem (4 KiB) blocks.
-  @Test func fileCopyOfRangesNotAlignedToFilesystemBlocks() throws {
+  @Test(arguments: FileEngine.allCases) func fileCopyOfRangesNotAlignedToFilesystemBlocks(
+    engine: FileEngine
+  ) throws {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.image(dir)
+    let backend = try Self.image(dir, engine: engine)
     defer { backend.close() }
     let (from, to, length) = (UInt64(4096 + 512), UInt64((10 << 20) + 1536), UInt64(7 * 512))
     #expect(Self.copy(backend, from: from, to: to, length: length) == 0)
@@ -62,10 +67,10 @@ import Testing
 
   /// Overlap in both directions (copy_file_range refuses it; the buffered
   /// path must not read what it has already overwritten).
-  @Test(arguments: [Int64(512 << 10), Int64(-(512 << 10))])
-  func fileCopyOverlapping(shift: Int64) throws {
+  @Test(arguments: FileEngine.allCases, [Int64(512 << 10), Int64(-(512 << 10))])
+  func fileCopyOverlapping(engine: FileEngine, shift: Int64) throws {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.image(dir)
+    let backend = try Self.image(dir, engine: engine)
     defer { backend.close() }
     let from: UInt64 = 2 << 20
     let to = UInt64(Int64(from) + shift)
@@ -76,9 +81,9 @@ import Testing
       Array(Self.source[Int(from)..<Int(from + length)]))
   }
 
-  @Test func fileCopyRefusals() throws {
+  @Test(arguments: FileEngine.allCases) func fileCopyRefusals(engine: FileEngine) throws {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.image(dir)
+    let backend = try Self.image(dir, engine: engine)
     #expect(Self.copy(backend, from: 15 << 20, to: 0, length: 2 << 20) == EIO)
     #expect(Self.copy(backend, from: 0, to: 15 << 20, length: 2 << 20) == EIO)
     #expect(Self.copy(backend, from: UInt64.max - 511, to: 0, length: 512) == EIO)
@@ -88,7 +93,7 @@ import Testing
     #expect(Self.copy(backend, from: 0, to: 0, length: 0) == 0)
     expectBytes(backend.contents(at: 0, count: 8 << 20), Self.source)
     backend.close()
-    let readOnly = try FileBackend(path: dir.file("copy.img"), readOnly: true)
+    let readOnly = try FileBackend(path: dir.file("copy.img"), readOnly: true, engine: engine)
     defer { readOnly.close() }
     #expect(Self.copy(readOnly, from: 0, to: 8 << 20, length: 4096) == EROFS)
   }

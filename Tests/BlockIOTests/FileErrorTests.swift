@@ -7,9 +7,12 @@ import Testing
 
 /// How failures reach the caller: always as a completion, with the errno.
 @Suite struct FileErrorTests {
-  @Test func requestsBeyondTheEndFailWithEIO() throws {
+  @Test(arguments: FileEngine.allCases) func requestsBeyondTheEndFailWithEIO(engine: FileEngine)
+    throws
+  {
     guard let dir = try? TemporaryDirectory("blockio-test") else { return }
-    let backend = try FileBackend(path: dir.file("end.img"), createSize: 1 << 20, queueDepth: 16)
+    let backend = try FileBackend(
+      path: dir.file("end.img"), createSize: 1 << 20, queueDepth: 16, engine: engine)
     defer { backend.close() }
     let data = IOBuffer(bytes: 4096)
     let end = UInt64(1 << 20)
@@ -25,11 +28,12 @@ import Testing
     #expect(stat(backend.path, &info) == 0 && info.st_size == 1 << 20, "nothing grew the file")
   }
 
-  @Test func aReadOnlyImageRefusesChanges() throws {
+  @Test(arguments: FileEngine.allCases) func aReadOnlyImageRefusesChanges(engine: FileEngine) throws
+  {
     guard let dir = try? TemporaryDirectory("blockio-test") else { return }
     let path = dir.file("ro.img")
     makeFile(path, size: 65536, byte: 0x33)
-    let backend = try FileBackend(path: path, readOnly: true, queueDepth: 16)
+    let backend = try FileBackend(path: path, readOnly: true, queueDepth: 16, engine: engine)
     defer { backend.close() }
     let data = IOBuffer(bytes: 4096)
     data.fill(byte: 0x44)
@@ -43,9 +47,10 @@ import Testing
     expectBytes(fileBytes(path, at: 0, count: 65536), [UInt8](repeating: 0x33, count: 65536))
   }
 
-  @Test func aShortReadIsEIO() throws {
+  @Test(arguments: FileEngine.allCases) func aShortReadIsEIO(engine: FileEngine) throws {
     guard let dir = try? TemporaryDirectory("blockio-test") else { return }
-    let backend = try FileBackend(path: dir.file("short.img"), createSize: 1 << 20, queueDepth: 16)
+    let backend = try FileBackend(
+      path: dir.file("short.img"), createSize: 1 << 20, queueDepth: 16, engine: engine)
     defer { backend.close() }
     // Someone shrinks the image behind the backend's back.
     #expect(truncate(backend.path, 8192) == 0)
@@ -54,8 +59,11 @@ import Testing
     #expect(backend.read(data, at: 0) == 0)
   }
 
-  @Test func kernelErrorsArriveAsTheirErrno() throws {
-    guard let dir = Filesystems.diskDirectory(), let backend = try FileIOTests.directBackend(dir)
+  @Test(arguments: FileEngine.allCases) func kernelErrorsArriveAsTheirErrno(engine: FileEngine)
+    throws
+  {
+    guard let dir = Filesystems.diskDirectory(),
+      let backend = try FileIOTests.directBackend(dir, engine: engine)
     else { return }
     defer { backend.close() }
     // Guest memory that is not mapped readable: the kernel reports EFAULT.
@@ -79,9 +87,12 @@ import Testing
     #expect(backend.statistics.failed == 2)
   }
 
-  @Test func anIocbTheKernelRefusesFailsAloneAndTheRestGoOn() throws {
+  @Test(arguments: FileEngine.allCases) func aRequestTheKernelRefusesFailsAloneAndTheRestGoOn(
+    engine: FileEngine
+  ) throws {
     guard let dir = try? TemporaryDirectory("blockio-test") else { return }
-    let backend = try FileBackend(path: dir.file("refuse.img"), createSize: 1 << 20, queueDepth: 16)
+    let backend = try FileBackend(
+      path: dir.file("refuse.img"), createSize: 1 << 20, queueDepth: 16, engine: engine)
     defer { backend.close() }
     let buffers = (0..<3).map { _ in IOBuffer(bytes: 4096) }
     for (index, buffer) in buffers.enumerated() {
@@ -90,19 +101,32 @@ import Testing
           operation: .read, offset: UInt64(index) * 4096, length: 4096, iovecs: buffer.iovecs,
           tag: UInt64(index)))
     }
-    // Sabotage the middle iocb so io_submit rejects it (EBADF).
-    backend.table.control(backend.aioQueue.peek(1)).pointee.aio_fildes = -1
+    switch engine {
+    case .libaio:
+      // Sabotage the middle iocb so io_submit rejects it (EBADF).
+      let aio = try #require(backend.aio)
+      aio.control(aio.queued.peek(1)).pointee.aio_fildes = -1
+    case .ioUring:
+      // An RWF bit no kernel knows: io_uring completes that one with EOPNOTSUPP.
+      let uring = try #require(backend.uring)
+      uring.requests[Int(uring.queued.peek(1))].rwFlags |= 0x4000_0000
+    }
     backend.submit()
-    // The first went in, the second was refused, the third went in after it.
-    #expect(backend.statistics.submitCalls == 3)
+    // libaio: the first went in, the second was refused, the third went in
+    // after it; io_uring takes all three in one call and fails the second.
+    #expect(backend.statistics.submitCalls == (engine == .libaio ? 3 : 1))
     let collector = Collector()
     backend.drain { collector($0) }
-    #expect(collector.results == [0: 0, 1: EBADF, 2: 0])
+    let refusal = engine == .libaio ? EBADF : EOPNOTSUPP
+    #expect(collector.results == [0: 0, 1: refusal, 2: 0])
     #expect(collector.duplicates.isEmpty)
   }
 
-  @Test func directIOCannotTakeAMisalignedOffset() throws {
-    guard let dir = Filesystems.diskDirectory(), let backend = try FileIOTests.directBackend(dir)
+  @Test(arguments: FileEngine.allCases) func directIOCannotTakeAMisalignedOffset(engine: FileEngine)
+    throws
+  {
+    guard let dir = Filesystems.diskDirectory(),
+      let backend = try FileIOTests.directBackend(dir, engine: engine)
     else { return }
     defer { backend.close() }
     let data = IOBuffer(bytes: 4096)
@@ -111,9 +135,11 @@ import Testing
     #expect(backend.read(odd, at: 0) == EINVAL, "a length that is not whole sectors")
   }
 
-  @Test func aVectorWithoutMemoryIsEFAULT() throws {
+  @Test(arguments: FileEngine.allCases) func aVectorWithoutMemoryIsEFAULT(engine: FileEngine) throws
+  {
     guard let dir = try? TemporaryDirectory("blockio-test") else { return }
-    let backend = try FileBackend(path: dir.file("null.img"), createSize: 1 << 20, queueDepth: 16)
+    let backend = try FileBackend(
+      path: dir.file("null.img"), createSize: 1 << 20, queueDepth: 16, engine: engine)
     defer { backend.close() }
     let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: 1)
     defer { vectors.deallocate() }

@@ -10,9 +10,12 @@ import Testing
   static let seekHole: Int32 = 4
 
   /// A 4 MiB image with a patterned 256 KiB at 1 MiB.
-  static func patterned(_ dir: TemporaryDirectory, direct: Bool = true) throws -> FileBackend {
+  static func patterned(
+    _ dir: TemporaryDirectory, direct: Bool = true, engine: FileEngine
+  ) throws -> FileBackend {
     let backend = try FileBackend(
-      path: dir.file("range.img"), createSize: 4 << 20, queueDepth: 16, directIO: direct)
+      path: dir.file("range.img"), createSize: 4 << 20, queueDepth: 16, directIO: direct,
+      engine: engine)
     let data = IOBuffer(bytes: 256 << 10)
     data.fill(seed: 71)
     #expect(backend.write(data, at: 1 << 20) == 0)
@@ -41,9 +44,9 @@ import Testing
     return lseek(fd, off_t(offset), seekData)
   }
 
-  @Test func discardPunchesAHole() throws {
+  @Test(arguments: FileEngine.allCases) func discardPunchesAHole(engine: FileEngine) throws {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.patterned(dir)
+    let backend = try Self.patterned(dir, engine: engine)
     defer { backend.close() }
     let start = (1 << 20) + (64 << 10)
     #expect(Self.nextHole(backend.path, from: start) > start, "written data is no hole")
@@ -53,9 +56,11 @@ import Testing
     Self.expectZeroedMiddle(backend)
   }
 
-  @Test func discardWritesZeroesWithoutFallocate() throws {
+  @Test(arguments: FileEngine.allCases) func discardWritesZeroesWithoutFallocate(engine: FileEngine)
+    throws
+  {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.patterned(dir)
+    let backend = try Self.patterned(dir, engine: engine)
     defer { backend.close() }
     backend.allowPunchHole = false
     backend.allowZeroRange = false
@@ -65,9 +70,10 @@ import Testing
     Self.expectZeroedMiddle(backend)
   }
 
-  @Test func writeZeroesOnADiskFilesystem() throws {
+  @Test(arguments: FileEngine.allCases) func writeZeroesOnADiskFilesystem(engine: FileEngine) throws
+  {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.patterned(dir)
+    let backend = try Self.patterned(dir, engine: engine)
     defer { backend.close() }
     #expect(backend.range(.writeZeroes, at: (1 << 20) + (64 << 10), length: 128 << 10) == 0)
     Self.expectZeroedMiddle(backend)
@@ -75,9 +81,9 @@ import Testing
     #expect(stat(backend.path, &info) == 0 && info.st_size == 4 << 20, "the size stays")
   }
 
-  @Test func writeZeroesByWritingThem() throws {
+  @Test(arguments: FileEngine.allCases) func writeZeroesByWritingThem(engine: FileEngine) throws {
     guard let dir = Filesystems.diskDirectory() else { return }
-    let backend = try Self.patterned(dir)
+    let backend = try Self.patterned(dir, engine: engine)
     defer { backend.close() }
     backend.allowPunchHole = false
     backend.allowZeroRange = false
@@ -94,9 +100,9 @@ import Testing
     expectBytes(fileBytes(backend.path, at: 0, count: 4096), [UInt8](repeating: 0, count: 4096))
   }
 
-  @Test func rangesWorkOnTmpfs() throws {
+  @Test(arguments: FileEngine.allCases) func rangesWorkOnTmpfs(engine: FileEngine) throws {
     guard let dir = Filesystems.tmpfsDirectory() else { return }
-    let backend = try Self.patterned(dir)
+    let backend = try Self.patterned(dir, engine: engine)
     defer { backend.close() }
     print("tmpfs: O_DIRECT \(backend.isDirect ? "accepted" : "refused"), \(backend.warnings)")
     // tmpfs has no FALLOC_FL_ZERO_RANGE: write zeroes falls back to a hole.

@@ -80,6 +80,36 @@ import Testing
     #expect(BackendSpec.file(path: "x.img").unambiguousSpelling == "x.img")
   }
 
+  @Test func parsesTheEngineOfAFile() throws {
+    #expect(
+      try BackendSpec(parsing: "d.img,engine=io_uring") == .file(path: "d.img", engine: .ioUring))
+    #expect(try BackendSpec(parsing: "d.img,engine=libaio") == .file(path: "d.img"))
+    #expect(
+      try BackendSpec(parsing: "file:mem:1G,engine=io_uring")
+        == .file(path: "mem:1G", engine: .ioUring))
+    #expect(
+      try BackendSpec(parsing: "a,b.img") == .file(path: "a,b.img"), "a comma alone is a name")
+    let spec = BackendSpec.file(path: "foo:1G", engine: .ioUring)
+    #expect(spec.description == "foo:1G,engine=io_uring")
+    #expect(spec.unambiguousSpelling == "file:foo:1G,engine=io_uring")
+    #expect(try BackendSpec(parsing: spec.unambiguousSpelling) == spec)
+    #expect(
+      try BackendSpec(parsing: "x.img,engine=io_uring").description == "x.img,engine=io_uring")
+  }
+
+  @Test func refusesAnUnknownEngineOrOneForMemory() {
+    let typo = openError { () throws(BlockIOError) in
+      _ = try BackendSpec(parsing: "d.img,engine=uring")
+    }
+    #expect(
+      typo?.description
+        == "backing 'd.img,engine=uring': unknown engine 'uring' (expected libaio or io_uring)")
+    let memory = openError { () throws(BlockIOError) in
+      _ = try BackendSpec(parsing: "mem:1G,engine=io_uring")
+    }
+    #expect(memory?.description == "backing 'mem:1G,engine=io_uring': engine= is for files only")
+  }
+
   @Test(arguments: ["", "mem:", "mem:0", "null:abc", "mem:1.5G", "file:", "null:-4k"])
   func rejectsBadSpecs(text: String) {
     let error = openError { () throws(BlockIOError) in _ = try BackendSpec(parsing: text) }
