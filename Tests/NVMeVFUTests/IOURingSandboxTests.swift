@@ -19,7 +19,6 @@ import Testing
       arguments: [
         "--size", "16M", "--control", scratch.file("nvme.ctl"), "--image-dir", scratch.path,
       ])
-    try server.waitUntilServing()
     #expect(SandboxTests.status(server.pid, "Seccomp") == "2")
     let host = try server.host()
     let queue = try #require(try host.createIOQueues(count: 1, entries: 16).first)
@@ -44,7 +43,6 @@ import Testing
     let server = try ServerProcess(
       in: scratch, backings: ["mem:8M"],
       arguments: ["--control", scratch.file("nvme.ctl"), "--image-dir", scratch.path])
-    try server.waitUntilServing()
     let control = try ControlClient(path: scratch.file("nvme.ctl"))
     do {
       _ = try control.call(

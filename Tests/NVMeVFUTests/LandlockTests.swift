@@ -31,7 +31,6 @@ import Testing
           "--control", scratch.file("nvme.ctl"), "--image-dir", images,
           "--metrics-file", scratch.file("metrics.prom"), "--metrics-interval", "1",
         ] + arguments)
-      try server.waitUntilServing()
       control = try ControlClient(path: scratch.file("nvme.ctl"))
     }
 
@@ -95,7 +94,6 @@ import Testing
     let scratch = try TemporaryDirectory("landlock-none")
     let server = try ServerProcess(
       in: scratch, backings: ["mem:8M"], arguments: ["--control", scratch.file("nvme.ctl")])
-    try server.waitUntilServing()
     let control = try ControlClient(path: scratch.file("nvme.ctl"))
     do {
       _ = try control.call("namespace_add", ["backing": .string(scratch.file("a.img"))])

@@ -97,7 +97,6 @@ struct PrivilegeTests {
     let scratch = try Self.openScratch("run-as-nobody")
     let server = try ServerProcess(
       in: scratch, backings: ["mem:16M"], arguments: ["--user", "nobody"])
-    try server.waitUntilServing()
     let status = try String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)
     let ids = { (key: String) in
       status.split(separator: "\n").first { $0.hasPrefix("\(key):") }
@@ -116,7 +115,6 @@ struct PrivilegeTests {
   @Test func rootWithoutUserWarnsOnce() throws {
     let scratch = try Self.openScratch("root-warning")
     let server = try ServerProcess(in: scratch, backings: ["mem:16M"])
-    try server.waitUntilServing()
     let warnings = server.log.split(separator: "\n").filter { $0.contains("running as root") }
     #expect(warnings.count == 1, "\(server.log)")
   }

@@ -16,7 +16,6 @@ import Testing
   @Test func theDefaultServerIsFilteredWithNoNewPrivileges() throws {
     let scratch = try TemporaryDirectory("sandbox-on")
     let server = try ServerProcess(in: scratch, backings: ["mem:16M"])
-    try server.waitUntilServing()
     #expect(Self.status(server.pid, "Seccomp") == "2")
     #expect(Self.status(server.pid, "NoNewPrivs") == "1")
     // It serves under the filter: I/O, then a clean stop (flush, unlink, exit).
@@ -29,7 +28,6 @@ import Testing
     let scratch = try TemporaryDirectory("sandbox-off")
     let server = try ServerProcess(
       in: scratch, backings: ["mem:16M"], arguments: ["--sandbox", "off"])
-    try server.waitUntilServing()
     #expect(Self.status(server.pid, "Seccomp") == "0")
     #expect(server.log.contains("sandbox off"))
   }

@@ -40,7 +40,10 @@ final class ServerProcess {
   var pid: pid_t { process.pid }
 
   /// Starts the server on `backings`, its socket and log in `scratch`, and
-  /// waits until it listens.
+  /// waits until it listens and has logged "serving": set-up is over (the
+  /// socket is bound earlier, so a listening socket alone does not mean the
+  /// user was dropped, the sandbox loaded or set-up's descriptors closed, and
+  /// tests count those descriptors).
   init(in scratch: TemporaryDirectory, backings: [String], arguments: [String] = []) throws {
     self.scratch = scratch
     socket = "\(scratch.path)/nvme.sock"
@@ -50,7 +53,7 @@ final class ServerProcess {
       ["--socket", socket] + backings.flatMap { ["--backing", $0] } + arguments,
       output: .file(logPath))
     let deadline = Date().addingTimeInterval(20)
-    while !Self.isListening(socket) {
+    while !(Self.isListening(socket) && log.contains("serving ")) {
       guard process.isRunning, Date() < deadline else {
         process.signal(SIGKILL)
         process.waitForExit()
@@ -68,14 +71,6 @@ final class ServerProcess {
   }
 
   var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-  /// Waits until the server logged "serving": set-up is over (the socket is bound
-  /// earlier, so a listening socket alone does not mean the user was dropped or the
-  /// seccomp filter loaded).
-  func waitUntilServing() throws {
-    let serving = ProcessProbe.eventually(seconds: 20) { self.log.contains("serving ") }
-    try #require(serving, "the server logs that it serves: \(log)")
-  }
 
   /// A host attached like a guest: negotiated, controller enabled, identified.
   func host(_ configure: (inout NVMeHost.Configuration) -> Void = { _ in }) throws -> NVMeHost {
