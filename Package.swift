@@ -60,6 +60,8 @@ let package = Package(
     // liburing, from Debian's liburing-dev, behind plain C functions (its own
     // helpers are inline over C11 atomics): the io_uring engine.
     .target(name: "CURing", linkerSettings: [.linkedLibrary("uring")]),
+    // librbd and librados, from Debian's librbd-dev: the Ceph RBD backend.
+    .systemLibrary(name: "CRBD", providers: [.apt(["librbd-dev"])]),
     // libseccomp, from Debian's libseccomp-dev: the serving state's syscall allowlist.
     .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
     // Confinement once set-up is done: Landlock and seccomp (README, Security).
@@ -67,7 +69,7 @@ let package = Package(
       name: "Sandbox", dependencies: ["CSeccomp", "CShims", "POSIX"], swiftSettings: strict),
     .target(
       name: "BlockIO",
-      dependencies: ["BackendContract", "CLibAIO", "CURing", "POSIX", "CShims"],
+      dependencies: ["BackendContract", "CLibAIO", "CURing", "CRBD", "POSIX", "CShims"],
       swiftSettings: strict),
     // The vfio-user protocol client: messages, guest RAM, interrupt vectors.
     .target(name: "VFIOUserClient", dependencies: ["VFIOUser", "POSIX"], swiftSettings: strict),

@@ -18,9 +18,11 @@ public enum BackendFactory {
   ///     carries the size, and a different `size` here is an error.
   ///   - blockSize: the namespace's block size (a power of two from 512 to
   ///     64 KiB); the capacity must be a multiple of it.
+  ///   - rbdTimeout: for an RBD image, the seconds to reach the cluster and
+  ///     for every operation on it (a dead cluster fails requests after it).
   public static func open(
     spec: BackendSpec, size: UInt64? = nil, readOnly: Bool = false, blockSize: Int = 512,
-    queueDepth: Int = FileBackend.defaultQueueDepth
+    queueDepth: Int = FileBackend.defaultQueueDepth, rbdTimeout: Int = RBDBackend.defaultTimeout
   ) throws(BlockIOError) -> OpenedBackend {
     try checkBlockSize(blockSize)
     switch spec {
@@ -43,7 +45,33 @@ public enum BackendFactory {
         path: path, createSize: size, readOnly: readOnly, blockSize: blockSize,
         queueDepth: queueDepth, engine: engine)
       return OpenedBackend(backend: backend, warnings: backend.warnings)
+    case .rbd(let rbd):
+      return try openRBD(
+        rbd, size: size, readOnly: readOnly, blockSize: blockSize,
+        queueDepth: queueDepth, timeout: rbdTimeout)
     }
+  }
+
+  /// An RBD image keeps its own size, like an existing file: a differing
+  /// request is a warning (resize it with `rbd resize`).
+  private static func openRBD(
+    _ spec: RBDSpec, size: UInt64?, readOnly: Bool, blockSize: Int, queueDepth: Int,
+    timeout: Int
+  ) throws(BlockIOError) -> OpenedBackend {
+    let backend = try RBDBackend(
+      spec: spec, readOnly: readOnly, timeout: timeout, queueDepth: queueDepth)
+    do throws(BlockIOError) {
+      try checkMultiple(backend.size, of: blockSize, subject: spec.name)
+    } catch {
+      backend.close()
+      throw error
+    }
+    var warnings: [String] = []
+    if let size, size != backend.size {
+      warnings.append(
+        "\(spec.name): has size \(backend.size); ignoring the requested size \(size)")
+    }
+    return OpenedBackend(backend: backend, warnings: warnings)
   }
 
   static func checkBlockSize(_ blockSize: Int) throws(BlockIOError) {

@@ -1,4 +1,4 @@
-/// What `--backing` names: `mem:SIZE`, `null:SIZE`, or a file or block
+/// What `--backing` names: `mem:SIZE`, `null:SIZE`, `rbd:POOL/IMAGE,...`, or a file or block
 /// device path (`file:PATH` spells out a path that starts with `mem:`, or with any
 /// other `WORD:`: an unknown scheme is refused, not taken for a file name). A
 /// file may end in `,engine=libaio` (the default) or `,engine=io_uring`.
@@ -9,6 +9,8 @@ public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
   case null(size: UInt64)
   /// An image file or block device (`FileBackend`), driven by `engine`.
   case file(path: String, engine: FileEngine = .libaio)
+  /// A Ceph RBD image (`RBDBackend`).
+  case rbd(RBDSpec)
 
   public init(parsing text: String) throws(BlockIOError) {
     let (text, engine) = try Self.splitEngine(text)
@@ -37,13 +39,15 @@ public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
       self = .memory(size: try ByteSize.parse(size))
     } else if let size = text.dropPrefix("null:") {
       self = .null(size: try ByteSize.parse(size))
+    } else if let body = text.dropPrefix("rbd:") {
+      self = .rbd(try RBDSpec(parsing: body, text: text))
     } else if let path = text.dropPrefix("file:") {
       guard !path.isEmpty else { throw .invalid("backing '\(text)'", "empty path") }
       self = .file(path: path)
     } else if let scheme = Self.scheme(of: text) {
       throw .invalid(
         "backing '\(text)'",
-        "unknown scheme '\(scheme):' (expected file:PATH, mem:SIZE, null:SIZE or a path; a file so named is file:\(text) or ./\(text))"
+        "unknown scheme '\(scheme):' (expected file:PATH, mem:SIZE, null:SIZE, rbd:POOL/IMAGE or a path; a file so named is file:\(text) or ./\(text))"
       )
     } else {
       guard !text.isEmpty else { throw .invalid("backing '\(text)'", "empty path") }
@@ -68,13 +72,14 @@ public enum BackendSpec: Sendable, Hashable, CustomStringConvertible {
     case .null(let size): "null:\(ByteSize.format(size))"
     case .file(let path, .libaio): path
     case .file(let path, let engine): "\(path),engine=\(engine.rawValue)"
+    case .rbd(let spec): spec.description
     }
   }
 
   /// The spelling that parses back to this spec: a path that reads as a scheme
   /// (`mem:1G`, `foo:bar`) gets `file:`.
   public var unambiguousSpelling: String {
-    if case .file(let path, _) = self, (try? BackendSpec(parsing: description)) != self {
+    if case .file = self, (try? BackendSpec(parsing: description)) != self {
       return "file:\(description)"
     }
     return description

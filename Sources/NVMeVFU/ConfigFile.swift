@@ -14,6 +14,7 @@ public enum ConfigFile {
     "socket", "control", "metrics_file", "metrics_interval", "log_level", "log_format",
     "poll", "doorbells",
     "serial", "model", "socket_mode", "allow_uid", "user", "sandbox", "image_dirs", "io_queues",
+    "rbd_timeout",
     "queue_depth", "max_namespaces", "namespaces",
   ]
   static let namespaceKeys: Set<String> = [
@@ -89,6 +90,9 @@ public enum ConfigFile {
       else { throw .invalidParams("image_dirs must be an array of directory paths") }
       configuration.imageDirectories = values
     }
+    if let timeout = try params.unsigned("rbd_timeout") {
+      configuration.rbdTimeout = Int(clamping: timeout)
+    }
     if let serial = try params.string("serial") { configuration.serialNumber = serial }
     if let model = try params.string("model") { configuration.modelNumber = model }
     if let queues = try params.unsigned("io_queues") {
@@ -163,6 +167,7 @@ public enum ConfigFile {
       "model": .string(configuration.modelNumber),
       "io_queues": .unsigned(UInt64(configuration.ioQueues)),
       "queue_depth": .unsigned(UInt64(configuration.queueDepth)),
+      "rbd_timeout": .unsigned(UInt64(configuration.rbdTimeout)),
       "max_namespaces": .unsigned(UInt64(configuration.maxNamespaces)),
       "metrics_interval": .unsigned(UInt64(configuration.metricsIntervalSeconds)),
       "namespaces": .array(configuration.namespaces.map(json)),

@@ -105,9 +105,10 @@ extension ControlMethods {
     if case .file(let path, _) = entry.backing, let why = imageDirectories.refusal(of: path) {
       throw .refused(why)
     }
+    if entry.isRBD, let rbdRefusal { throw .refused(rbdRefusal) }
     let opened: OpenedBackend
     do {
-      opened = try entry.openBackend()
+      opened = try entry.openBackend(rbdTimeout: rbdTimeout)
     } catch {
       // Beneath an --image-dir yet refused: a symlink out of it (which Landlock does
       // not follow), or a file the server's user may not open.

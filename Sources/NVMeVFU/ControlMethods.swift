@@ -11,6 +11,10 @@ struct ControlMethods: Sendable {
   let levelSwitch: LogLevelSwitch
   /// Where namespace_add may open image files.
   let imageDirectories: ImageDirectories
+  /// What an RBD namespace_add waits for its cluster, in seconds.
+  let rbdTimeout: Int
+  /// Why namespace_add refuses RBD images; nil when it takes them.
+  let rbdRefusal: String?
 
   static let methods: [String: Method] = [
     "get_stats": { methods, params throws(JSONRPC.ErrorObject) in

@@ -38,12 +38,22 @@ public struct NamespaceConfiguration: Sendable, Hashable {
 }
 
 extension NamespaceConfiguration {
-  /// Opens the backend (a file is created with `size` if missing).
-  func openBackend() throws(BlockIOError) -> OpenedBackend {
+  /// Opens the backend (a file is created with `size` if missing; an RBD
+  /// image waits at most `rbdTimeout` seconds for the cluster).
+  func openBackend(rbdTimeout: Int) throws(BlockIOError) -> OpenedBackend {
     var createSize: UInt64? = nil
     if case .file = backing { createSize = size }
     return try BackendFactory.open(
-      spec: backing, size: createSize, readOnly: readOnly, blockSize: blockSize)
+      spec: backing, size: createSize, readOnly: readOnly, blockSize: blockSize,
+      rbdTimeout: rbdTimeout)
+  }
+
+  public var isRBD: Bool {
+    if case .rbd = backing { true } else { false }
+  }
+
+  public var usesIOURing: Bool {
+    if case .file(_, .ioUring) = backing { true } else { false }
   }
 
   /// The namespace over `backend`; a backend it cannot present is closed.
@@ -110,6 +120,9 @@ public struct ServerConfiguration: Sendable {
   public var sandbox = true
   /// Where namespace_add may open and create image files (`--image-dir`).
   public var imageDirectories: [String] = []
+  /// Seconds an RBD namespace waits to reach its cluster, and for each
+  /// operation on it (`--rbd-timeout`).
+  public var rbdTimeout = RBDBackend.defaultTimeout
 
   public init(
     endpoint: Endpoint? = nil, namespaces: [NamespaceConfiguration] = [], ioQueues: Int = 16,
@@ -160,6 +173,9 @@ public struct ServerConfiguration: Sendable {
     guard (1...1024).contains(maxNamespaces), namespaces.count <= maxNamespaces else {
       throw ServerStartError(
         "max namespaces must be 1-1024 and at least the \(namespaces.count) configured")
+    }
+    guard (1...3600).contains(rbdTimeout) else {
+      throw ServerStartError("the rbd timeout must be 1-3600 seconds")
     }
     guard (1...86400).contains(metricsIntervalSeconds) else {
       throw ServerStartError("the metrics interval must be 1-86400 seconds")

@@ -70,7 +70,9 @@ public final class ServerRunner {
       entry.nsid = nsid
       do {
         namespaces.append(
-          try Self.openNamespace(entry, serial: configuration.serialNumber, logger: logger))
+          try Self.openNamespace(
+            entry, serial: configuration.serialNumber, rbdTimeout: configuration.rbdTimeout,
+            logger: logger))
       } catch {
         for ns in namespaces { ns.backend.close() }
         throw error
@@ -145,11 +147,11 @@ public final class ServerRunner {
 
   /// Opens one namespace's backend; the caller owns (and closes) it.
   static func openNamespace(
-    _ entry: NamespaceConfiguration, serial: String, logger: Logger
+    _ entry: NamespaceConfiguration, serial: String, rbdTimeout: Int, logger: Logger
   ) throws(ServerStartError) -> Namespace {
     let opened: OpenedBackend
     do {
-      opened = try entry.openBackend()
+      opened = try entry.openBackend(rbdTimeout: rbdTimeout)
     } catch {
       throw ServerStartError(error.description)
     }
@@ -199,11 +201,10 @@ public final class ServerRunner {
       throw ServerStartError(
         "cannot confine the server's files: \(error) (--sandbox off serves without it)")
     }
-    let ioUring = configuration.namespaces.contains {
-      if case .file(_, .ioUring) = $0.backing { true } else { false }
-    }
+    let ioUring = configuration.namespaces.contains(where: \.usesIOURing)
+    let rbd = configuration.namespaces.contains(where: \.isRBD)
     let filter = SeccompFilter(
-      allowed: ServingSyscalls.allowed(ioUring: ioUring),
+      allowed: ServingSyscalls.allowed(ioUring: ioUring, rbd: rbd),
       rules: ServingSyscalls.rules(ioUring: ioUring))
     do {
       try filter.load()
@@ -214,9 +215,21 @@ public final class ServerRunner {
     logger.info("sandbox: seccomp allowlist of \(filter.allowed.count) syscalls")
   }
 
+  /// Why namespace_add may not open an RBD image, or nil when it may: librbd's
+  /// threads talk to the cluster with syscalls the serving allowlist has only when
+  /// a namespace at start is on RBD, and any other kills the server.
+  private var rbdRefusal: String? {
+    guard configuration.sandbox, !configuration.namespaces.contains(where: \.isRBD) else {
+      return nil
+    }
+    return "rbd: namespaces are allowed here only when one is configured at start"
+      + " (the sandbox's syscall allowlist then has librbd's calls) or with --sandbox off"
+  }
+
   private func makeControlServer() throws(Errno) -> ControlServer {
     let methods = ControlMethods(
-      mailbox: mailbox, levelSwitch: levelSwitch, imageDirectories: imageDirectories)
+      mailbox: mailbox, levelSwitch: levelSwitch, imageDirectories: imageDirectories,
+      rbdTimeout: configuration.rbdTimeout, rbdRefusal: rbdRefusal)
     var periodic: ControlServer.Periodic?
     if let metricsPath = configuration.metricsPath {
       let mailbox = self.mailbox

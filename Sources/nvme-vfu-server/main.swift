@@ -148,6 +148,13 @@ struct ServerCommand: ParsableCommand {
   var imageDirs: [String] = []
 
   @Option(
+    name: .customLong("rbd-timeout"), parsing: .unconditional,
+    help:
+      "Seconds an rbd: namespace waits to reach its cluster, and for each operation on it; then the command fails (1-3600; default 5)."
+  )
+  var rbdTimeout: Int?
+
+  @Option(
     name: .customLong("max-namespaces"), parsing: .unconditional,
     help: "Namespaces the controller can hold, for namespace_add (default 32).")
   var maxNamespaces: Int?
@@ -163,6 +170,7 @@ struct ServerCommand: ParsableCommand {
     try Self.check("--io-queues", ioQueues, 1...511)
     try Self.check("--queue-depth", queueDepth, 2...4096)
     try Self.check("--max-namespaces", maxNamespaces, 1...1024)
+    try Self.check("--rbd-timeout", rbdTimeout, 1...3600)
     try Self.check("--metrics-interval", metricsInterval, 1...86400)
     do {
       if let size { _ = try ByteSize.parse(size) }
@@ -261,6 +269,7 @@ struct ServerCommand: ParsableCommand {
     if let metricsFile { configuration.metricsPath = metricsFile }
     if let metricsInterval { configuration.metricsIntervalSeconds = metricsInterval }
     if let maxNamespaces { configuration.maxNamespaces = maxNamespaces }
+    if let rbdTimeout { configuration.rbdTimeout = rbdTimeout }
     if let socketMode, let mode = Self.mode(socketMode) { configuration.socketMode = mode }
     if !allowUIDs.isEmpty { configuration.allowedUIDs = allowUIDs.compactMap(Self.uid) }
     if let user { configuration.user = user }

@@ -7,6 +7,9 @@
 #                                     once `rbd create` and `rbd info` work
 #   Tests/ceph/cluster.sh stop DIR    stops its daemons and removes DIR; succeeds when
 #                                     nothing runs there or DIR does not exist
+#   Tests/ceph/cluster.sh pause DIR   freezes both daemons (SIGSTOP): to its clients the
+#                                     cluster is gone, yet memstore keeps every object
+#   Tests/ceph/cluster.sh resume DIR  lets them go on (SIGCONT): the cluster returns
 #
 # Everything the cluster has (config, keyring, mon store, OSD data, logs, pid files,
 # admin sockets) lives in DIR; /etc/ceph and /var/lib/ceph are never read or written.
@@ -78,6 +81,7 @@ stop_daemon() {
   local pid deadline=$((SECONDS + 10))
   pid=$(live_pid "$dir/run/$1.pid") || return 0
   kill -TERM "$pid" 2>/dev/null || true
+  kill -CONT "$pid" 2>/dev/null || true # a paused daemon handles TERM only once going
   while is_ours "$pid"; do
     if ((SECONDS >= deadline)); then
       kill -KILL "$pid" 2>/dev/null || true
@@ -284,7 +288,7 @@ on_start_exit() {
 
 # DIR's absolute path; ceph.conf cannot quote, so refuse what it would misread.
 set_dir() {
-  [[ -n ${1:-} ]] || fail "usage: cluster.sh start|stop DIR"
+  [[ -n ${1:-} ]] || fail "usage: cluster.sh start|stop|pause|resume DIR"
   dir=$(realpath -m -- "$1")
   [[ $dir != *[[:space:]\$\#\;\\]* ]] || fail "DIR must not contain spaces or \$#;\\: $dir"
   conf=$dir/ceph.conf
@@ -336,6 +340,16 @@ cmd_stop() {
   rm -rf -- "$dir"
 }
 
+# Sends SIGNAL to both daemons; fails unless both run.
+signal_daemons() {
+  local name pid
+  set_dir "${2:-}"
+  for name in mon.a osd.0; do
+    pid=$(live_pid "$dir/run/$name.pid") || fail "$name is not running in $dir"
+    kill "-$1" "$pid"
+  done
+}
+
 cmd_install() {
   local missing=() pkg log
   for pkg in "${packages[@]}"; do
@@ -353,6 +367,8 @@ cmd_install() {
 case "${1:-}" in
   start) cmd_start "${2:-}" ;;
   stop) cmd_stop "${2:-}" ;;
+  pause) signal_daemons STOP "${2:-}" ;;
+  resume) signal_daemons CONT "${2:-}" ;;
   install) cmd_install ;;
-  *) fail "usage: cluster.sh install | start DIR | stop DIR" ;;
+  *) fail "usage: cluster.sh install | start DIR | stop DIR | pause DIR | resume DIR" ;;
 esac

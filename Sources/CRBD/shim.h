@@ -1,0 +1,3 @@
+// librbd and librados, from Debian's librbd-dev and librados-dev (no pkg-config file).
+#include <rados/librados.h>
+#include <rbd/librbd.h>
