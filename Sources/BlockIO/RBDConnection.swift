@@ -59,15 +59,18 @@ struct RBDConnection {
 
   /// What the server needs of librados beyond the conf: bounded waits, no
   /// admin socket or log file (nothing written outside the image), no
-  /// chatter on the server's stderr (its own log says what failed), and
-  /// discards that zero partial objects, so deallocated blocks read back as
-  /// zeroes as the controller promises.
+  /// chatter on the server's stderr (its own log says what failed), discards
+  /// that zero partial objects, so deallocated blocks read back as zeroes as
+  /// the controller promises, and no librbd cache: with it, a Flush succeeded
+  /// here while the cluster was frozen and the write before it could not have
+  /// reached an OSD. Without it a write completes once the OSDs have it, as
+  /// QEMU's cache=none.
   static func settings(timeout: Int) -> [(String, String)] {
     [
       ("client_mount_timeout", "\(timeout)"), ("rados_mon_op_timeout", "\(timeout)"),
       ("rados_osd_op_timeout", "\(timeout)"), ("admin_socket", ""), ("log_file", ""),
       ("log_to_stderr", "false"), ("err_to_stderr", "false"),
-      ("rbd_skip_partial_discard", "false"),
+      ("rbd_skip_partial_discard", "false"), ("rbd_cache", "false"),
     ]
   }
 

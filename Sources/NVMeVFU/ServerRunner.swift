@@ -215,15 +215,15 @@ public final class ServerRunner {
     logger.info("sandbox: seccomp allowlist of \(filter.allowed.count) syscalls")
   }
 
-  /// Why namespace_add may not open an RBD image, or nil when it may: librbd's
-  /// threads talk to the cluster with syscalls the serving allowlist has only when
-  /// a namespace at start is on RBD, and any other kills the server.
+  /// Why namespace_add may not open an RBD image, or nil when it may. Opening one
+  /// reads a ceph.conf and keyring Landlock does not allow and makes threads and
+  /// connections with calls beyond the serving allowlist (which has only what
+  /// librbd's threads need once open), so with the sandbox on, RBD namespaces
+  /// are configured at start.
   private var rbdRefusal: String? {
-    guard configuration.sandbox, !configuration.namespaces.contains(where: \.isRBD) else {
-      return nil
-    }
-    return "rbd: namespaces are allowed here only when one is configured at start"
-      + " (the sandbox's syscall allowlist then has librbd's calls) or with --sandbox off"
+    guard configuration.sandbox else { return nil }
+    return "rbd: namespaces are added only with --sandbox off (opening an image reads"
+      + " files and makes calls the serving sandbox forbids): configure them at start"
   }
 
   private func makeControlServer() throws(Errno) -> ControlServer {

@@ -64,7 +64,7 @@ import Testing
     let error = openError { () throws(BlockIOError) in _ = try BackendSpec(parsing: "foo:1G") }
     #expect(
       error?.description
-        == "backing 'foo:1G': unknown scheme 'foo:' (expected file:PATH, mem:SIZE, null:SIZE or a path; a file so named is file:foo:1G or ./foo:1G)"
+        == "backing 'foo:1G': unknown scheme 'foo:' (expected file:PATH, mem:SIZE, null:SIZE, rbd:POOL/IMAGE or a path; a file so named is file:foo:1G or ./foo:1G)"
     )
     #expect(error?.errno == Errno(EINVAL))
   }

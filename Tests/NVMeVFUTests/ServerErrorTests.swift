@@ -30,7 +30,7 @@ import VFIOUserClient
     ),
     (
       ["--socket", "s", "--backing", "foo:1G"],
-      "backing 'foo:1G': unknown scheme 'foo:' (expected file:PATH, mem:SIZE, null:SIZE or a path; a file so named is file:foo:1G or ./foo:1G)"
+      "backing 'foo:1G': unknown scheme 'foo:' (expected file:PATH, mem:SIZE, null:SIZE, rbd:POOL/IMAGE or a path; a file so named is file:foo:1G or ./foo:1G)"
     ),
     (["--socket", "s", "--backing", "mem:1M", "--bogus"], "Unknown option '--bogus'"),
     (["--socket"], "Missing value for '--socket <socket>'"),
