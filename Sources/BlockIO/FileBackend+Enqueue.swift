@@ -10,7 +10,7 @@ extension FileBackend {
   public func enqueue(_ request: BlockRequest) {
     statistics.submitted &+= 1
     // Keep arrival order: while anything waits for a slot, newcomers wait too.
-    if backlogHead < backlog.count || table.freeCount == 0 {
+    if !backlog.isEmpty || table.freeCount == 0 {
       backlog.append(request)
       return
     }
@@ -19,15 +19,7 @@ extension FileBackend {
 
   /// Moves waiting requests into slots freed since.
   func startBacklog() {
-    while backlogHead < backlog.count && table.freeCount > 0 {
-      let request = backlog[backlogHead]
-      backlogHead &+= 1
-      start(request)
-    }
-    if backlogHead == backlog.count && backlogHead > 0 {
-      backlog.removeAll(keepingCapacity: true)
-      backlogHead = 0
-    }
+    backlog.start(while: { table.freeCount > 0 }, start)
   }
 
   private func start(_ request: BlockRequest) {

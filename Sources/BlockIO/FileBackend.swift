@@ -39,7 +39,7 @@ public final class FileBackend: BlockBackend {
   public let warnings: [String]
   // Borrowed for the reactor's poll: the backend keeps owning (and closes) the eventfd.
   public var completionFD: Int32? { eventFD.rawValue }
-  public var inFlight: Int { table.used &+ (backlog.count &- backlogHead) }
+  public var inFlight: Int { table.used &+ backlog.count }
   /// Plain counters, read or assigned whole: no dynamic exclusivity check
   /// (its cost is per request; see `NVMeController` in NVMe).
   @exclusivity(unchecked) public internal(set) var statistics = BlockStatistics()
@@ -48,7 +48,7 @@ public final class FileBackend: BlockBackend {
   let eventFD: FileDescriptor
   /// The kernel's queue: libaio or io_uring.
   let kernel: any KernelQueue
-  let table: SlotTable
+  let table: SlotTable<Slot>
   /// Requests finished before reaching the kernel, waiting for `reap`.
   let ready: SlotRing
   /// The eventfd was bumped for `ready` since the last reap.
@@ -56,9 +56,8 @@ public final class FileBackend: BlockBackend {
   var kernelInFlight = 0
   /// The last submit left work queued (EAGAIN).
   var submitStalled = false
-  /// Requests that found every slot taken, oldest at `backlogHead`.
-  var backlog: [BlockRequest] = []
-  var backlogHead = 0
+  /// Requests that found every slot taken.
+  var backlog: RequestBacklog
   let bounces: BouncePool
   var worker: SyncWorker?
   /// Jobs for the helper thread, handed over on submit.
@@ -136,10 +135,10 @@ public final class FileBackend: BlockBackend {
     self.warnings = file.warnings
     self.fd = file.fd
     self.eventFD = eventFD
-    table = SlotTable(capacity: queueDepth)
+    table = SlotTable(capacity: queueDepth, empty: Slot())
     self.ready = SlotRing(capacity: queueDepth)
     bounces = BouncePool(alignment: file.alignment)
-    backlog.reserveCapacity(queueDepth)
+    backlog = RequestBacklog(capacity: queueDepth)
     workerJobs.reserveCapacity(queueDepth)
     workerResults.reserveCapacity(queueDepth)
   }

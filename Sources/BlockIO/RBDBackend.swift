@@ -36,7 +36,7 @@ public final class RBDBackend: BlockBackend {
   public let queueDepth: Int
   // Borrowed for the reactor's poll: the backend keeps owning (and closes) the eventfd.
   public var completionFD: Int32? { eventFD.rawValue }
-  public var inFlight: Int { table.used &+ (backlog.count &- backlogHead) }
+  public var inFlight: Int { table.used &+ backlog.count }
   /// Plain counters, read or assigned whole: no dynamic exclusivity check
   /// (its cost is per request; see `NVMeController` in NVMe).
   @exclusivity(unchecked) public internal(set) var statistics = BlockStatistics()
@@ -55,9 +55,8 @@ public final class RBDBackend: BlockBackend {
   let events: UnsafeMutablePointer<rbd_completion_t?>
   /// Completions librbd owes us.
   var librbdInFlight = 0
-  /// Requests that found every slot taken, oldest at `backlogHead`.
-  var backlog: [BlockRequest] = []
-  var backlogHead = 0
+  /// Requests that found every slot taken.
+  var backlog: RequestBacklog
   let buffers = BouncePool(alignment: 4096, retainLimit: 8 << 20)
   var closed = false
 
@@ -101,12 +100,12 @@ public final class RBDBackend: BlockBackend {
     self.queueDepth = queueDepth
     self.connection = connection
     self.eventFD = eventFD
-    table = RBDSlotTable(capacity: queueDepth)
+    table = RBDSlotTable(capacity: queueDepth, empty: RBDSlot())
     pending = SlotRing(capacity: queueDepth)
     ready = SlotRing(capacity: queueDepth)
     events = .allocate(capacity: queueDepth)
     events.initialize(repeating: nil, count: queueDepth)
-    backlog.reserveCapacity(queueDepth)
+    backlog = RequestBacklog(capacity: queueDepth)
   }
 
   deinit {

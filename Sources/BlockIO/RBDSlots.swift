@@ -31,46 +31,10 @@ struct RBDSlot {
   var errno: Int32 = 0
 }
 
-/// Preallocated slots handed out from a free list, so the I/O path never
-/// allocates; a slot's index travels through librbd as the completion's
-/// argument.
-final class RBDSlotTable {
-  let capacity: Int
-  private let slots: UnsafeMutablePointer<RBDSlot>
-  private let freeList: UnsafeMutablePointer<Int32>
-  private(set) var freeCount: Int
+typealias RBDSlotTable = SlotTable<RBDSlot>
 
-  init(capacity: Int) {
-    self.capacity = capacity
-    slots = .allocate(capacity: capacity)
-    slots.initialize(repeating: RBDSlot(), count: capacity)
-    freeList = .allocate(capacity: capacity)
-    for index in 0..<capacity { freeList[index] = Int32(capacity &- 1 &- index) }
-    freeCount = capacity
-  }
-
-  deinit {
-    slots.deinitialize(count: capacity)
-    slots.deallocate()
-    freeList.deallocate()
-  }
-
-  var used: Int { capacity &- freeCount }
-
-  func acquire() -> Int32? {
-    guard freeCount > 0 else { return nil }
-    freeCount &-= 1
-    return freeList[freeCount]
-  }
-
-  func release(_ index: Int32) {
-    precondition(freeCount < capacity, "slot released twice")
-    freeList[freeCount] = index
-    freeCount &+= 1
-  }
-
-  func slot(_ index: Int32) -> UnsafeMutablePointer<RBDSlot> { slots + Int(index) }
-
+/// A slot's index travels through librbd as the completion's argument.
+extension SlotTable<RBDSlot> {
   /// The completion argument naming slot `index` (offset by one: librbd
   /// hands back the pointer, and nil is no pointer at all).
   static func argument(_ index: Int32) -> UnsafeMutableRawPointer? {

@@ -26,19 +26,20 @@ struct Slot {
   var errno: Int32 = 0
 }
 
-/// Preallocated request state, handed out from a free list so the I/O path
-/// never allocates. Indices are `Int32` to keep queues small; the kernel
-/// queues address their own per-request state by the same index.
-final class SlotTable {
+/// Preallocated request state (`Slot` for files, `RBDSlot` for RBD), handed
+/// out from a free list so the I/O path never allocates. Indices are `Int32`
+/// to keep queues small; the kernel queues address their own per-request
+/// state by the same index.
+final class SlotTable<Element> {
   let capacity: Int
-  private let slots: UnsafeMutablePointer<Slot>
+  private let slots: UnsafeMutablePointer<Element>
   private let freeList: UnsafeMutablePointer<Int32>
   private(set) var freeCount: Int
 
-  init(capacity: Int) {
+  init(capacity: Int, empty: Element) {
     self.capacity = capacity
     slots = .allocate(capacity: capacity)
-    slots.initialize(repeating: Slot(), count: capacity)
+    slots.initialize(repeating: empty, count: capacity)
     freeList = .allocate(capacity: capacity)
     for index in 0..<capacity { freeList[index] = Int32(capacity &- 1 &- index) }
     freeCount = capacity
@@ -64,7 +65,7 @@ final class SlotTable {
     freeCount &+= 1
   }
 
-  func slot(_ index: Int32) -> UnsafeMutablePointer<Slot> { slots + Int(index) }
+  func slot(_ index: Int32) -> UnsafeMutablePointer<Element> { slots + Int(index) }
 }
 
 /// A fixed-capacity FIFO of slot indices. It never holds more than the

@@ -12,38 +12,11 @@ import Testing
 /// cluster of its own (on other ports than the shared one), since it freezes
 /// it; where CEPH_CONF is set, Ceph is installed and this runs too.
 @Suite struct RBDDeadClusterTests {
-  static let script = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("ceph/cluster.sh").path
-
-  /// Runs `cluster.sh VERB DIR` on ports apart from the shared cluster's; its stdout.
-  @discardableResult
-  static func cluster(_ verb: String, _ dir: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = [script, verb, dir]
-    var environment = ProcessInfo.processInfo.environment
-    environment["CEPH_TEST_MON_V2_PORT"] = "13320"
-    environment["CEPH_TEST_MON_V1_PORT"] = "13321"
-    environment["CEPH_TEST_OSD_PORT_MIN"] = "13400"
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-      throw Ceph.CommandFailed(description: "cluster.sh \(verb) \(dir) failed")
-    }
-    return text.trimmingCharacters(in: .whitespacesAndNewlines)
-  }
-
   @Test func requestsFailWithinTheTimeoutAndFlushedDataSurvives() throws {
     guard Ceph.conf(for: #function) != nil else { return }
-    let dir = "/tmp/rbd-cluster-dead-\(getpid())"
-    let conf = try Self.cluster("start", dir)
-    defer { _ = try? Self.cluster("stop", dir) }
+    let cluster = try PrivateCephCluster(name: "rbd-cluster-dead", portBase: 13320)
+    defer { cluster.stop() }
+    let conf = cluster.conf
     try Ceph.rbd(conf, ["create", "rbd/dying", "--size", "16M"])
     let spec = RBDSpec(pool: "rbd", image: "dying", conf: conf)
     let old = IOBuffer(bytes: 4096)
@@ -63,7 +36,7 @@ import Testing
     #expect(backend.write(flushed, at: 0) == 0)
     #expect(backend.range(.flush, at: 0, length: 0) == 0)
 
-    try Self.cluster("pause", dir)
+    try cluster.pause()
     let clock = ContinuousClock()
     let started = clock.now
     let later = IOBuffer(bytes: 4096)
@@ -82,7 +55,7 @@ import Testing
     #expect(results[1] != 0, "a write the cluster must answer fails")
     #expect(results[2] != 0, "a read the cluster must answer fails")
 
-    try Self.cluster("resume", dir)
+    try cluster.resume()
     // The same backend serves again, and reads what was flushed (or the write
     // after it, which the OSD may have applied once it went on).
     let back = IOBuffer(bytes: 4096)

@@ -11,34 +11,6 @@ import Testing
 /// kill the server. The cluster is one of its own (other ports than the shared one
 /// CEPH_CONF names), since the test freezes it.
 @Suite struct RBDServerTests {
-  static let script = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("ceph/cluster.sh").path
-
-  struct Failed: Error, CustomStringConvertible { var description: String }
-
-  /// Runs `program arguments` (cluster.sh on its own ports); its stdout.
-  @discardableResult
-  static func run(_ program: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["CEPH_TEST_MON_V2_PORT"] = "13340"
-    environment["CEPH_TEST_MON_V1_PORT"] = "13341"
-    environment["CEPH_TEST_OSD_PORT_MIN"] = "13500"
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw Failed(description: "\(program) \(arguments.joined(separator: " ")) failed")
-    }
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-  }
-
   /// While the cluster is frozen, the RBD namespace's commands fail within
   /// --rbd-timeout with an error status, and the memory namespace and the control
   /// socket go on serving; once it returns, the RBD namespace serves again and
@@ -49,10 +21,12 @@ import Testing
       print("SKIP: \(#function): CEPH_CONF is not set (Tests/ceph/cluster.sh start DIR prints one)")
       return
     }
-    let dir = "/tmp/rbd-server-cluster-\(getpid())"
-    let conf = try Self.run("/bin/bash", [Self.script, "start", dir])
-    defer { _ = try? Self.run("/bin/bash", [Self.script, "stop", dir]) }
-    try Self.run("/usr/bin/rbd", ["--conf", conf, "create", "rbd/vm", "--size", "32M"])
+    let cluster = try PrivateCephCluster(name: "rbd-server-cluster", portBase: 13340)
+    defer { cluster.stop() }
+    let conf = cluster.conf
+    let create = try ChildProcess(
+      "/usr/bin/rbd", ["--conf", conf, "create", "rbd/vm", "--size", "32M"], output: .pipe)
+    #expect(create.waitForExit() == .exited(0), "rbd create: \(create.readAll())")
 
     let scratch = try TemporaryDirectory("rbd-server")
     let server = try ServerProcess(
@@ -74,7 +48,7 @@ import Testing
       #expect(carries(buffer, lba: 64, stamp: 0x2_0000 + UInt64(namespace)))
     }
 
-    try Self.run("/bin/bash", [Self.script, "pause", dir])
+    try cluster.pause()
     let clock = ContinuousClock()
     let started = clock.now
     var status: NVMeStatus?
@@ -103,7 +77,7 @@ import Testing
       #expect(error.message.contains("--sandbox off"), "\(error.message)")
     }
 
-    try Self.run("/bin/bash", [Self.script, "resume", dir])
+    try cluster.resume()
     zero(buffer)
     try host.execute(.read(namespace: 1, lba: 64, blocks: 128, buffer: buffer), on: queue)
     #expect(carries(buffer, lba: 64, stamp: 0x2_0001), "flushed data is there after the return")
