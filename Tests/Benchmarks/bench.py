@@ -34,10 +34,12 @@ CONFIGS = [
     ("vfu-null", "nvme-vfu-bench -> nvme-vfu-server --backing null:SIZE (c)"),
     ("fio-uring", "fio io_uring O_DIRECT on the file, registered file, no fixed buffers (a')"),
     ("vfu-uring", "nvme-vfu-bench -> nvme-vfu-server --backing FILE,engine=io_uring (b')"),
+    ("fio-rbd", "fio --ioengine=rbd on the RBD image, librbd cache off (a'')"),
+    ("vfu-rbd", "nvme-vfu-bench -> nvme-vfu-server --backing rbd:POOL/IMAGE (b'')"),
 ]
 
 # Which fio row each server row on the same file is compared with (b/a).
-BASELINES = {"vfu-file": "fio-file", "vfu-uring": "fio-uring"}
+BASELINES = {"vfu-file": "fio-file", "vfu-uring": "fio-uring", "vfu-rbd": "fio-rbd"}
 
 METRICS = ["iops", "mib_per_s", "lat_p50_us", "lat_p99_us", "server_cpu_s_per_mio",
            "server_cpu_percent", "client_cpu_percent", "other_cpu_cores", "steal_cores"]
@@ -273,11 +275,19 @@ def prefill(args, server):
 
 def fio_run(args, workload, engine="libaio"):
     # Like the server's io_uring engine: the file registered, guest buffers not.
-    engine_args = ["--ioengine=io_uring", "--registerfiles=1"] if engine == "io_uring" \
-        else ["--ioengine=libaio"]
+    # Like the server's RBD backend: librbd's cache off (the conf run.sh
+    # writes says so for every client), the image as the target.
+    if engine == "rbd":
+        pool, image = args.rbd_image.split("/", 1)
+        target = ["--ioengine=rbd", "--clientname=admin", f"--pool={pool}", f"--rbdname={image}"]
+        engine_args = []
+    else:
+        target = [f"--filename={args.file}", "--direct=1"]
+        engine_args = ["--ioengine=io_uring", "--registerfiles=1"] if engine == "io_uring" \
+            else ["--ioengine=libaio"]
     with tempfile.NamedTemporaryFile(suffix=".json") as output:
         argv = ["taskset", "-c", str(args.server_cpu), "fio", "--name=bench",
-                f"--filename={args.file}", f"--size={args.size_bytes}", "--direct=1",
+                *target, f"--size={args.size_bytes}",
                 *engine_args, f"--rw={workload['rw']}", f"--bs={workload['bs']}",
                 f"--iodepth={workload['iodepth']}", "--numjobs=1", "--time_based",
                 f"--runtime={args.runtime}", f"--ramp_time={args.ramp}", "--norandommap",
@@ -376,7 +386,7 @@ def table(results, repeats):
     kept = [r for w in WORKLOADS for c, _ in CONFIGS for r in results[w["name"]][c]["runs"]]
     disturbed = sum(1 for r in kept if r.get("disturbed"))
     lines.append(f"median of {repeats}; b/a = vfu-file IOPS / fio-file IOPS (vfu-uring / "
-                 "fio-uring for io_uring); srv CPU = server "
+                 "fio-uring for io_uring, vfu-rbd / fio-rbd for RBD); srv CPU = server "
                  "utime+stime over the measured window per million I/Os")
     lines.append(f"runs disturbed by other load (> {DISTURBED_CORES} cores) among those kept: "
                  f"{disturbed} of {len(kept)}")
@@ -405,6 +415,9 @@ def targets(results, idle_percent):
     ratio = uring / aio if uring and aio else None
     check("vfu-uring / vfu-file 4k randread QD32 >= 1.00 (io_uring at least libaio)", ratio,
           ratio is not None and ratio >= 1.0)
+    fio, vfu = m("4k randread QD32", "fio-rbd", "iops"), m("4k randread QD32", "vfu-rbd", "iops")
+    ratio = vfu / fio if fio and vfu else None
+    check("vfu-rbd / fio-rbd 4k randread QD32 >= 0.90", ratio, ratio is not None and ratio >= 0.9)
     check("idle attached client: server CPU <= 2% of a core", idle_percent,
           idle_percent is not None and idle_percent <= 2)
     return checks
@@ -416,7 +429,7 @@ def plot(results, path, title):
     if not gnuplot:
         log("gnuplot not found: no plot")
         return False
-    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
     width = 0.8 / len(CONFIGS)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
@@ -494,10 +507,13 @@ def main():
     add_run_arguments(parser, ramp=2)
     parser.add_argument("--file", required=True)
     parser.add_argument("--fstype", default="")
+    parser.add_argument("--rbd-image", default="",
+                        help="POOL/IMAGE for fio-rbd and vfu-rbd, on the cluster CEPH_CONF names")
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--quick", type=int, default=0)
     parser.add_argument("--retries", type=int, default=1)
-    parser.add_argument("--configs", default=",".join(c for c, _ in CONFIGS),
+    parser.add_argument("--configs",
+                        default=",".join(c for c, _ in CONFIGS if not c.endswith("-rbd")),
                         help="comma-separated subset of " + ", ".join(c for c, _ in CONFIGS))
     parser.add_argument("--no-idle", action="store_true", help="skip the idle measurement")
     args = parser.parse_args()
@@ -517,8 +533,12 @@ def main():
         log("== busy before start: " + ", ".join(
             f"{p['comm']} {p['cpu_percent']}%" for p in machine["busy_processes_start"]))
 
+    if any(c.endswith("-rbd") for c in args.configs) and not (
+            args.rbd_image and os.environ.get("CEPH_CONF")):
+        parser.error("fio-rbd and vfu-rbd need --rbd-image POOL/IMAGE and CEPH_CONF")
     backings = {"vfu-file": args.file, "vfu-mem": f"mem:{args.size}",
-                "vfu-null": f"null:{args.size}", "vfu-uring": f"{args.file},engine=io_uring"}
+                "vfu-null": f"null:{args.size}", "vfu-uring": f"{args.file},engine=io_uring",
+                "vfu-rbd": f"rbd:{args.rbd_image},conf={os.environ.get('CEPH_CONF', '')}"}
     runs = {w["name"]: {c: [] for c, _ in CONFIGS} for w in WORKLOADS}
     failures = []
     workdir = tempfile.mkdtemp(prefix="nvme-vfu-bench.")
@@ -556,7 +576,8 @@ def main():
                                 # Mapped doorbells, no shadow buffers: the
                                 # path these rows measured before (and SPDK's
                                 # initiator's); wake.py has the others.
-                                engine = "io_uring" if config == "fio-uring" else "libaio"
+                                engine = {"fio-uring": "io_uring", "fio-rbd": "rbd"}.get(
+                                    config, "libaio")
                                 result = (fio_run(args, workload, engine) if server is None
                                           else bench_perf(args, server, workload,
                                                           ["--dbbuf", "off"]))
@@ -565,10 +586,13 @@ def main():
                                 log(f"{label}: FAILED {error}")
                                 result = None
                                 break
+                            # On RBD the OSD's own CPU is the load under test, not a
+                            # disturbance (it shares these cores).
+                            disturbed = (result["other_cpu_cores"] > DISTURBED_CORES
+                                         and not config.endswith("-rbd"))
                             result.update({"repeat": repeat + 1, "attempt": attempt + 1,
                                            "waited_for_quiet_s": round(waited, 1),
-                                           "load_average": load,
-                                           "disturbed": result["other_cpu_cores"] > DISTURBED_CORES})
+                                           "load_average": load, "disturbed": disturbed})
                             log(f"{label}: {fmt(result['iops'], 'iops')} IOPS, p50 "
                                 f"{fmt(result['lat_p50_us'], 'us')} us, others used "
                                 f"{result['other_cpu_cores']:.2f} cores"
@@ -610,6 +634,9 @@ def main():
         fio = results[workload["name"]]["fio-uring"]["median"]["iops"]
         vfu = results[workload["name"]]["vfu-uring"]["median"]["iops"]
         results[workload["name"]]["ratio_uring_b_over_a"] = vfu / fio if fio and vfu else None
+        fio = results[workload["name"]]["fio-rbd"]["median"]["iops"]
+        vfu = results[workload["name"]]["vfu-rbd"]["median"]["iops"]
+        results[workload["name"]]["ratio_rbd_b_over_a"] = vfu / fio if fio and vfu else None
     idle_percent = median([r["server_cpu_percent"] for r in idle])
 
     machine["load_average_end"] = loadavg()
@@ -623,7 +650,8 @@ def main():
         "duration_s": round(time.time() - started, 1),
         "command": args.command,
         "settings": {"runtime_s": args.runtime, "ramp_s": args.ramp, "repeats": args.repeats,
-                     "file": args.file, "file_size": args.size, "file_fstype": args.fstype,
+                     "file": args.file, "rbd_image": args.rbd_image or None,
+                     "file_size": args.size, "file_fstype": args.fstype,
                      "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
                      "server_poll": "busy (throughput runs), adaptive (idle)",
                      "server_doorbells": "mapped, client --dbbuf off (throughput and idle "

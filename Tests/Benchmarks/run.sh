@@ -10,6 +10,11 @@
 #   vfu-null   ... --backing null:SIZE   (the protocol alone)
 #   fio-uring  fio --ioengine=io_uring --registerfiles=1 --direct=1 on the file
 #   vfu-uring  ... --backing FILE,engine=io_uring
+# and with --rbd, on an RBD image of the same size in a throwaway single-node Ceph
+# cluster (Tests/ceph/cluster.sh, memstore, so RAM and the messenger, not a disk;
+# its daemons share the two cores; librbd's cache off for both):
+#   fio-rbd    fio --ioengine=rbd on the image
+#   vfu-rbd    ... --backing rbd:rbd/IMAGE
 # for 4k randread QD1, 4k randread QD32, 4k randwrite QD32 and 128k read QD8,
 # each configuration REPEATS times (median quoted). The process that submits to
 # the disk (fio in fio-file, the server in --poll busy otherwise) is pinned to
@@ -36,7 +41,7 @@
 #          [--file PATH] [--size SIZE] [--idle-seconds S] [--out DIR]
 #          [--wait-quiet S] [--retries N] [--configs LIST] [--no-idle]
 #          [--no-install] [--no-build] [--no-wake] [--wake-only]
-#          [--no-qos] [--qos-only]
+#          [--no-qos] [--qos-only] [--rbd]
 # Environment (flags win): BENCH_RUNTIME (10), BENCH_RAMP (2), BENCH_REPEATS (3),
 #   BENCH_FILE (/var/tmp/nvme-vfu-bench.img), BENCH_SIZE (1G), BENCH_IDLE_SECONDS (10),
 #   BENCH_OUT (Images), BENCH_SERVER_CPU (the disk's interrupt CPU, else 0),
@@ -76,6 +81,7 @@ scratch=${NVME_VFU_SCRATCH_PATH:-$repo/.build}
 install=1
 build=1
 quick=0
+rbd=0
 wake=1
 qos=1
 throughput=1
@@ -98,6 +104,7 @@ while [ $# -gt 0 ]; do
     --retries) retries=${2:?}; shift ;;
     --configs) configs=${2:?}; shift ;;
     --no-idle) idle_flag=(--no-idle) ;;
+    --rbd) rbd=1 ;;
     --no-install) install=0 ;;
     --no-build) build=0 ;;
     --no-wake) wake=0 ;;
@@ -197,6 +204,25 @@ echo "== sync (the disk's own writeback out of the way)"
 sync
 mkdir -p "$out"
 status=0
+rbd_args=()
+if [ $rbd = 1 ] && [ $throughput = 1 ]; then
+  # A cluster of the run's own, its image written whole (reads reach objects).
+  "$repo/Tests/ceph/cluster.sh" install
+  ceph_dir=$(mktemp -d --tmpdir nvme-vfu-bench-ceph.XXXXXX)
+  trap '"$repo/Tests/ceph/cluster.sh" stop "$ceph_dir"' EXIT
+  echo "== Ceph test cluster in $ceph_dir"
+  # Ports apart from the tests' clusters (13300, 13320, 13340 and up).
+  CEPH_CONF=$(CEPH_TEST_MON_V2_PORT=13360 CEPH_TEST_MON_V1_PORT=13361 \
+    CEPH_TEST_OSD_PORT_MIN=13600 "$repo/Tests/ceph/cluster.sh" start "$ceph_dir")
+  export CEPH_CONF
+  printf '[client]\nrbd cache = false\n' >> "$CEPH_CONF"
+  rbd --conf "$CEPH_CONF" create rbd/bench --size "$((bytes >> 20))M"
+  echo "== writing rbd/bench ($size)"
+  fio --name=fill --ioengine=rbd --clientname=admin --pool=rbd --rbdname=bench --rw=write \
+    --bs=1M --iodepth=8 --size="$bytes" --output=/dev/null
+  configs=$configs,fio-rbd,vfu-rbd
+  rbd_args=(--rbd-image rbd/bench)
+fi
 if [ $throughput = 1 ]; then
   # wake.py measures the idle rows for both doorbell modes.
   [ $wake = 1 ] && idle_flag=(--no-idle)
@@ -205,6 +231,7 @@ if [ $throughput = 1 ]; then
     --runtime "$runtime" --ramp "$ramp" --repeats "$repeats" --idle-seconds "$idle_seconds" \
     --out "$out" --server-cpu "$server_cpu" --client-cpu "$client_cpu" --quick "$quick" \
     --wait-quiet "$wait_quiet" --retries "$retries" --configs "$configs" "${idle_flag[@]}" \
+    "${rbd_args[@]}" \
     --command "$command_line" || status=$?
 fi
 if [ $wake = 1 ]; then
