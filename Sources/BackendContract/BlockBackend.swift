@@ -95,6 +95,11 @@ public protocol BlockBackend: AnyObject {
   /// Borrowed: the backend owns the descriptor and closes it in `close`, so
   /// callers only poll it and must stop before then.
   var completionFD: Int32? { get }
+  /// Whether an adaptive reactor should keep spinning while this backend
+  /// holds requests. False for a store whose completions come over the
+  /// network (RBD): spinning cannot hasten them, and it takes the CPU the
+  /// client library's own threads need; `completionFD` wakes the reactor.
+  var spinsForCompletions: Bool { get }
   /// Requests enqueued or submitted and not yet reaped.
   var inFlight: Int { get }
   var statistics: BlockStatistics { get }
@@ -116,6 +121,11 @@ public protocol BlockBackend: AnyObject {
   /// Whether any byte at or past `offset` may hold data (allocated or
   /// nonzero): shrinking there would discard what the guest wrote.
   func holdsData(from offset: UInt64) -> Bool
+}
+
+extension BlockBackend {
+  /// Local stores complete within microseconds: spinning sees them first.
+  public var spinsForCompletions: Bool { true }
 }
 
 /// A backend refused an operation; `errno` says why.

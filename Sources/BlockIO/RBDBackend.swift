@@ -36,6 +36,8 @@ public final class RBDBackend: BlockBackend {
   public let queueDepth: Int
   // Borrowed for the reactor's poll: the backend keeps owning (and closes) the eventfd.
   public var completionFD: Int32? { eventFD.rawValue }
+  /// A round trip to an OSD takes hundreds of microseconds on librbd's threads.
+  public var spinsForCompletions: Bool { false }
   public var inFlight: Int { table.used &+ backlog.count }
   /// Plain counters, read or assigned whole: no dynamic exclusivity check
   /// (its cost is per request; see `NVMeController` in NVMe).

@@ -14,7 +14,8 @@
 # cluster (Tests/ceph/cluster.sh, memstore, so RAM and the messenger, not a disk;
 # its daemons share the two cores; librbd's cache off for both):
 #   fio-rbd    fio --ioengine=rbd on the image
-#   vfu-rbd    ... --backing rbd:rbd/IMAGE
+#   vfu-rbd    ... --backing rbd:rbd/IMAGE (the default server, adaptive and
+#              trapped, client on shadow doorbells and MSI-X: nothing spins)
 # for 4k randread QD1, 4k randread QD32, 4k randwrite QD32 and 128k read QD8,
 # each configuration REPEATS times (median quoted). The process that submits to
 # the disk (fio in fio-file, the server in --poll busy otherwise) is pinned to

@@ -28,8 +28,8 @@ final class InProcessServer: Sendable {
   /// `makeBackends` runs on the reactor thread, so the backends (not
   /// Sendable) are created where they live and never cross threads.
   init(
-    mode: PollMode = .adaptive, doorbells: DoorbellMode = .trapped, ioQueues: Int = 4,
-    queueDepth: Int = 256,
+    mode: PollMode = .adaptive, policy: IdlePolicy = IdlePolicy(),
+    doorbells: DoorbellMode = .trapped, ioQueues: Int = 4, queueDepth: Int = 256,
     options: ServerOptions = ServerOptions(),
     makeBackends: @escaping @Sendable () throws -> [any BlockBackend] = {
       [MemoryBackend(size: 8 << 20)].compactMap { $0 }
@@ -66,7 +66,7 @@ final class InProcessServer: Sendable {
         // On the reactor thread, before the reactor runs: e.g. QoS limits.
         try configure(device.controller)
         let server = VFIOUserServer(device: device, options: options)
-        let reactor = Reactor(server: server, device: device, mode: mode)
+        let reactor = Reactor(server: server, device: device, mode: mode, policy: policy)
         try server.listen(path: path)
         reactor.addWakeup(fd: stop.fd) {
           _ = EventFD.drain(stop.fd)

@@ -53,25 +53,29 @@ public final class TestBackend: BlockBackend, @unchecked Sendable {
   public var holding = false
   private let fails: (@Sendable (BlockRequest) -> Int32?)?
   private let gated: Bool
+  /// False: stands for a store across the network (RBD), not worth spinning for.
+  public let spinsForCompletions: Bool
   private let gate = Mutex(Gate())
   private var held: [(request: BlockRequest, number: Int)] = []
   private var failed: [BlockCompletion] = []
 
   public init(
-    _ inner: any BlockBackend, gated: Bool = false,
+    _ inner: any BlockBackend, gated: Bool = false, spinsForCompletions: Bool = true,
     fails: (@Sendable (BlockRequest) -> Int32?)? = nil
   ) {
     self.inner = inner
     self.gated = gated
+    self.spinsForCompletions = spinsForCompletions
     self.fails = fails
   }
 
   /// Over a zero-filled `MemoryBackend` of `size` bytes.
   public convenience init?(
-    size: UInt64, gated: Bool = false, fails: (@Sendable (BlockRequest) -> Int32?)? = nil
+    size: UInt64, gated: Bool = false, spinsForCompletions: Bool = true,
+    fails: (@Sendable (BlockRequest) -> Int32?)? = nil
   ) {
     guard let memory = MemoryBackend(size: size) else { return nil }
-    self.init(memory, gated: gated, fails: fails)
+    self.init(memory, gated: gated, spinsForCompletions: spinsForCompletions, fails: fails)
   }
 
   public var size: UInt64 { inner.size }
